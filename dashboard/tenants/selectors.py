@@ -1,0 +1,37 @@
+"""Read-only queries about organisations and their members."""
+
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from dashboard.tenants.models import Activity, Invitation, Membership, Organization
+
+
+def organizations_for_user(*, user: object) -> QuerySet[Organization]:
+    """Every organisation the user can open: their memberships, or all for provider staff."""
+    if not getattr(user, "is_authenticated", False):
+        return Organization.objects.none()
+    if getattr(user, "is_provider_staff", False):
+        return Organization.objects.all()
+    return Organization.objects.filter(memberships__user=user)
+
+
+def user_requires_mfa(*, user: object) -> bool:
+    return Membership.objects.filter(user=user, organization__require_mfa=True).exists()
+
+
+def membership_list(*, organization: Organization) -> QuerySet[Membership]:
+    return (
+        Membership.objects.filter(organization=organization)
+        .select_related("user")
+        .order_by("user__email")
+    )
+
+
+def invitation_pending_list(*, organization: Organization) -> QuerySet[Invitation]:
+    return Invitation.objects.filter(
+        organization=organization, accepted_at__isnull=True, expires_at__gt=timezone.now()
+    ).select_related("invited_by")
+
+
+def activity_list(*, organization: Organization) -> QuerySet[Activity]:
+    return Activity.objects.filter(organization=organization).select_related("actor")

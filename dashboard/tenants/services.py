@@ -1,0 +1,263 @@
+"""Everything that changes organisations, memberships and invitations.
+
+Each service checks its own business rules (such as "an organisation keeps an owner") and
+records what it did in the activity log; views only translate requests into these calls.
+"""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import transaction
+from django.http import HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone
+
+from dashboard.tenants.activity import activity_record
+from dashboard.tenants.models import Invitation, Membership, Organization, Role
+
+
+class MembershipError(Exception):
+    """A membership change that the organisation's rules forbid; the message is for people."""
+
+
+class InvitationError(Exception):
+    """An invitation link that cannot be used; the message says why and what to do."""
+
+
+@transaction.atomic
+def organization_create(
+    *, name: str, owner: object, request: HttpRequest | None = None
+) -> Organization:
+    organization = Organization.objects.create(name=name.strip())
+    Membership.objects.create(organization=organization, user=owner, role=Role.OWNER)
+    activity_record(
+        organization=organization,
+        actor=owner,
+        action="organization.created",
+        target=organization,
+        request=request,
+    )
+    return organization
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    organization: Organization,
+    actor: object,
+    name: str,
+    require_mfa: bool,
+    request: HttpRequest | None = None,
+) -> Organization:
+    changes = {}
+    if organization.name != name:
+        changes["name"] = [organization.name, name]
+    if organization.require_mfa != require_mfa:
+        changes["require_mfa"] = [organization.require_mfa, require_mfa]
+    if not changes:
+        return organization
+    organization.name = name
+    organization.require_mfa = require_mfa
+    organization.save(update_fields=["name", "require_mfa"])
+    activity_record(
+        organization=organization,
+        actor=actor,
+        action="organization.updated",
+        target=organization,
+        details={"changes": changes},
+        request=request,
+    )
+    return organization
+
+
+def _owner_count(organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
+
+
+@transaction.atomic
+def membership_role_change(
+    *, membership: Membership, actor: object, role: Role, request: HttpRequest | None = None
+) -> Membership:
+    # Lock the organisation's memberships so two admins demoting the last two owners at the
+    # same moment cannot leave it without one.
+    list(Membership.objects.select_for_update().filter(organization_id=membership.organization_id))
+    membership.refresh_from_db()
+    if membership.role == role:
+        return membership
+    if role == Role.OWNER or membership.role == Role.OWNER:
+        _require_owner(
+            actor, membership.organization, "Only owners can grant or take away the owner role."
+        )
+    if membership.role == Role.OWNER and _owner_count(membership.organization) == 1:
+        raise MembershipError(
+            "This is the organisation's last owner. Make another member an owner first."
+        )
+    previous = membership.role
+    membership.role = role
+    membership.save(update_fields=["role"])
+    activity_record(
+        organization=membership.organization,
+        actor=actor,
+        action="member.role_changed",
+        target=membership,
+        target_label=membership.user.email,
+        details={"from": previous, "to": role},
+        request=request,
+    )
+    return membership
+
+
+@transaction.atomic
+def membership_remove(
+    *, membership: Membership, actor: object, request: HttpRequest | None = None
+) -> None:
+    list(Membership.objects.select_for_update().filter(organization_id=membership.organization_id))
+    membership.refresh_from_db()
+    if membership.role == Role.OWNER:
+        _require_owner(actor, membership.organization, "Only owners can remove an owner.")
+        if _owner_count(membership.organization) == 1:
+            raise MembershipError(
+                "This is the organisation's last owner and cannot be removed. "
+                "Make another member an owner first."
+            )
+    activity_record(
+        organization=membership.organization,
+        actor=actor,
+        action="member.removed",
+        target=membership,
+        target_label=membership.user.email,
+        details={"role": membership.role},
+        request=request,
+    )
+    membership.delete()
+
+
+def _require_owner(actor: object, organization: Organization, message: str) -> None:
+    if not Membership.objects.filter(
+        organization=organization, user=actor, role=Role.OWNER
+    ).exists():
+        raise MembershipError(message)
+
+
+@transaction.atomic
+def invitation_create(
+    *, organization: Organization, actor: object, email: str, role: Role, request: HttpRequest
+) -> Invitation:
+    email = email.strip().lower()
+    if Membership.objects.filter(organization=organization, user__email__iexact=email).exists():
+        raise MembershipError(f"{email} is already a member of {organization.name}.")
+    if role == Role.OWNER:
+        _require_owner(actor, organization, "Only owners can invite another owner.")
+    # A new invitation replaces any pending one, so only the latest link works.
+    Invitation.objects.filter(
+        organization=organization, email__iexact=email, accepted_at__isnull=True
+    ).delete()
+    invitation = Invitation.objects.create(
+        organization=organization,
+        email=email,
+        role=role,
+        invited_by=actor,
+        expires_at=timezone.now() + timedelta(days=settings.INVITATION_VALID_DAYS),
+    )
+    activity_record(
+        organization=organization,
+        actor=actor,
+        action="member.invited",
+        target=invitation,
+        target_label=email,
+        details={"role": role},
+        request=request,
+    )
+    accept_url = request.build_absolute_uri(reverse("invitation_accept", args=[invitation.token]))
+    context = {"invitation": invitation, "accept_url": accept_url, "inviter": actor}
+    subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}You are invited to {organization.name}"
+    transaction.on_commit(
+        lambda: send_mail(
+            subject=subject,
+            message=render_to_string("tenants/email/invitation.txt", context),
+            from_email=None,
+            recipient_list=[email],
+        )
+    )
+    return invitation
+
+
+@transaction.atomic
+def invitation_revoke(
+    *, invitation: Invitation, actor: object, request: HttpRequest | None = None
+) -> None:
+    activity_record(
+        organization=invitation.organization,
+        actor=actor,
+        action="member.invitation_revoked",
+        target=invitation,
+        target_label=invitation.email,
+        request=request,
+    )
+    invitation.delete()
+
+
+def invitation_check(*, invitation: Invitation | None, user: object) -> None:
+    """Raise InvitationError with a message a person can act on if the link is unusable."""
+    if invitation is None:
+        raise InvitationError(
+            "This invitation link is not valid. Check that you copied the whole link, "
+            "or ask the person who invited you to send a new one."
+        )
+    if invitation.accepted_at is not None:
+        raise InvitationError(
+            "This invitation has already been used. Ask an admin of the organisation "
+            "for a new one if you still need access."
+        )
+    if invitation.expires_at <= timezone.now():
+        raise InvitationError(
+            "This invitation has expired. Ask an admin of the organisation to invite you again."
+        )
+    if invitation.email.lower() != user.email.lower():
+        raise InvitationError(
+            f"This invitation was sent to {invitation.email}, but you are signed in as "
+            f"{user.email}. Sign out and sign in (or sign up) with the invited address."
+        )
+
+
+@transaction.atomic
+def invitation_accept(
+    *, token: str, user: object, request: HttpRequest | None = None
+) -> Membership:
+    invitation = (
+        Invitation.objects.select_for_update()
+        .select_related("organization")
+        .filter(token=token)
+        .first()
+    )
+    invitation_check(invitation=invitation, user=user)
+    membership, created = Membership.objects.get_or_create(
+        organization=invitation.organization, user=user, defaults={"role": invitation.role}
+    )
+    invitation.accepted_at = timezone.now()
+    invitation.accepted_by = user
+    invitation.save(update_fields=["accepted_at", "accepted_by"])
+    if created:
+        activity_record(
+            organization=invitation.organization,
+            actor=user,
+            action="member.joined",
+            target=membership,
+            target_label=user.email,
+            details={"role": membership.role},
+            request=request,
+        )
+    return membership
+
+
+def activity_record_sign_in(*, user: object, request: HttpRequest | None) -> None:
+    """Sign-in is recorded in every organisation the user belongs to, for their admins."""
+    for membership in Membership.objects.filter(user=user).select_related("organization"):
+        activity_record(
+            organization=membership.organization,
+            actor=user,
+            action="user.signed_in",
+            request=request,
+        )

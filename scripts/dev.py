@@ -1,0 +1,122 @@
+#!/usr/bin/env python3
+"""Set up and run the 3CX Dashboard, or its test suite, with nothing but Python 3.11.
+
+    python3 scripts/dev.py run    # web + worker + scheduler + demo organisation
+    python3 scripts/dev.py test   # linters, migration and deploy checks, the whole test suite
+
+Both create ./.venv and install the pinned dependencies (constraints.txt) when they change.
+Extra arguments after `test` go to pytest.
+"""
+
+import hashlib
+import os
+import secrets
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+VENV = ROOT / ".venv"
+BIN = VENV / "bin"
+PYTHON = BIN / "python"
+STAMP = VENV / ".dashboard-installed"
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info[:2] != (3, 11):
+        print(f"Python 3.11 is required; this is {sys.version.split()[0]}.", file=sys.stderr)
+        return 2
+    if not argv or argv[0] not in {"run", "test", "setup"}:
+        print(__doc__, file=sys.stderr)
+        return 2
+    os.chdir(ROOT)
+    setup()
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        return run()
+    if command == "test":
+        return test(rest)
+    return 0
+
+
+def setup() -> None:
+    """Create the virtualenv and install what pyproject.toml and constraints.txt pin."""
+    if not PYTHON.exists():
+        print("Creating .venv ...", flush=True)
+        venv.EnvBuilder(with_pip=True, clear=True).create(VENV)
+    wanted = _dependency_fingerprint()
+    if STAMP.exists() and STAMP.read_text() == wanted:
+        return
+    print("Installing dependencies (first run takes a minute) ...", flush=True)
+    _run([PYTHON, "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+    _run([PYTHON, "-m", "pip", "install", "--quiet", "-c", "constraints.txt", "-e", ".[dev]"])
+    STAMP.write_text(wanted)
+
+
+def run() -> int:
+    env = _env(DJANGO_DEBUG="true")
+    _run([PYTHON, "manage.py", "migrate", "--noinput"], env=env)
+    _run([PYTHON, "manage.py", "demo_setup"], env=env)
+    port = env.setdefault("DASHBOARD_PORT", "8000")
+    print(f"  Open http://127.0.0.1:{port}/ and sign in with the login above.\n", flush=True)
+    return _call([BIN / "honcho", "-f", "Procfile.dev", "start"], env=env)
+
+
+def test(pytest_args: list[str]) -> int:
+    env = _env()
+    steps = [
+        ("ruff check", [BIN / "ruff", "check", "."]),
+        ("ruff format", [BIN / "ruff", "format", "--check", "."]),
+        (
+            "migrations are up to date",
+            [PYTHON, "manage.py", "makemigrations", "--check", "--dry-run"],
+        ),
+        (
+            "production settings pass check --deploy",
+            [PYTHON, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        ),
+    ]
+    production = {
+        "DJANGO_DEBUG": "false",
+        "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
+        "DJANGO_ALLOWED_HOSTS": "dashboard.example.com",
+    }
+    for name, command in steps:
+        print(f"--- {name}", flush=True)
+        step_env = {**env, **production} if "deploy" in name else {**env, "DJANGO_DEBUG": "true"}
+        if _call(command, env=step_env) != 0:
+            print(f"FAILED: {name}", file=sys.stderr)
+            return 1
+    print("--- pytest", flush=True)
+    return _call([PYTHON, "-m", "pytest", *pytest_args], env=env)
+
+
+def _env(**overrides: str) -> dict[str, str]:
+    env = dict(os.environ)
+    env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
+    env["VIRTUAL_ENV"] = str(VENV)
+    env.update(overrides)
+    return env
+
+
+def _dependency_fingerprint() -> str:
+    digest = hashlib.sha256()
+    for name in ("pyproject.toml", "constraints.txt"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def _run(command: list, **kwargs) -> None:
+    subprocess.run([str(c) for c in command], check=True, **kwargs)
+
+
+def _call(command: list, **kwargs) -> int:
+    try:
+        return subprocess.call([str(c) for c in command], **kwargs)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,55 @@
+import os
+
+import pytest
+
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.services import require_or_skip
+
+# Playwright's sync API runs an event loop in the test thread; live_server needs this.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    require_or_skip(item)
+
+
+@pytest.fixture
+def organization():
+    return OrganizationFactory(name="Acme Telecom")
+
+
+@pytest.fixture
+def owner(organization):
+    return MembershipFactory(organization=organization, role="owner").user
+
+
+@pytest.fixture
+def admin(organization):
+    return MembershipFactory(organization=organization, role="admin").user
+
+
+@pytest.fixture
+def viewer(organization):
+    return MembershipFactory(organization=organization, role="viewer").user
+
+
+@pytest.fixture
+def outsider():
+    """A user with an organisation of their own, and none of `organization`'s data."""
+    return MembershipFactory(organization=OrganizationFactory(name="Other Co"), role="owner").user
+
+
+@pytest.fixture
+def provider_staff():
+    return UserFactory(is_provider_staff=True)
+
+
+@pytest.fixture
+def client_for(client):
+    """Log the test client in as a given user: `client_for(owner).get(...)`."""
+
+    def login(user):
+        client.force_login(user)
+        return client
+
+    return login
