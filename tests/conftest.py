@@ -53,3 +53,22 @@ def client_for(client):
         return client
 
     return login
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Rate-limit counters and cached tokens must not leak from one test into the next."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def worker_process(transactional_db):
+    """A real `celery worker` process consuming this test run's queue."""
+    from tests.workers import celery_worker
+
+    with celery_worker() as process:
+        yield process

@@ -1,10 +1,14 @@
 """Test settings: the real settings module, with what tests need on top."""
 
 import os
+import uuid
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-used-anywhere-else")
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver,localhost,127.0.0.1")
 os.environ.setdefault("DJANGO_SECURE_SSL_REDIRECT", "false")
+# A queue of this run's own, inherited by the worker processes tests start, so that tasks
+# never reach (or get stolen by) a developer's running worker on the same broker.
+os.environ.setdefault("CELERY_TASK_DEFAULT_QUEUE", f"tests-{uuid.uuid4().hex[:8]}")
 
 from dashboard.settings import *  # noqa: F403
 

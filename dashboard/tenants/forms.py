@@ -3,24 +3,29 @@ from django import forms
 from dashboard.tenants.models import Organization, Role
 
 
-class OrganizationForm(forms.ModelForm):
-    class Meta:
-        model = Organization
-        fields = ["name", "require_mfa"]
+class LabelledForm(forms.Form):
+    """Labels without Django's trailing colon, which reads oddly above the field."""
 
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        if not name:
-            raise forms.ValidationError("Give the organisation a name.")
-        return name
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("label_suffix", "")
+        super().__init__(*args, **kwargs)
 
 
-class OrganizationCreateForm(OrganizationForm):
-    class Meta(OrganizationForm.Meta):
-        fields = ["name"]
+class OrganizationCreateForm(LabelledForm):
+    name = forms.CharField(max_length=Organization._meta.get_field("name").max_length)
 
 
-class InvitationForm(forms.Form):
+class OrganizationForm(OrganizationCreateForm):
+    """Not a ModelForm: the service compares old and new values to log what changed."""
+
+    require_mfa = forms.BooleanField(
+        required=False,
+        label=Organization._meta.get_field("require_mfa").verbose_name.capitalize(),
+        help_text=Organization._meta.get_field("require_mfa").help_text,
+    )
+
+
+class InvitationForm(LabelledForm):
     email = forms.EmailField(label="Email address")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.VIEWER)
 
@@ -30,5 +35,5 @@ class InvitationForm(forms.Form):
             self.fields["role"].choices = [c for c in Role.choices if c[0] != Role.OWNER]
 
 
-class RoleForm(forms.Form):
+class RoleForm(LabelledForm):
     role = forms.ChoiceField(choices=Role.choices)

@@ -3,7 +3,7 @@
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from dashboard.tenants.models import Activity, Invitation, Membership, Organization
+from dashboard.tenants.models import Activity, Invitation, Membership, Organization, Role
 
 
 def organizations_for_user(*, user: object) -> QuerySet[Organization]:
@@ -25,6 +25,10 @@ def membership_list(*, organization: Organization) -> QuerySet[Membership]:
         .select_related("user")
         .order_by("user__email")
     )
+
+
+def owner_count(*, organization: Organization) -> int:
+    return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
 
 
 def invitation_pending_list(*, organization: Organization) -> QuerySet[Invitation]:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from dashboard.tenants.activity import activity_record
 from dashboard.tenants.models import Invitation, Membership, Organization, Role
+from dashboard.tenants.selectors import owner_count
 
 
 class MembershipError(Exception):
@@ -72,10 +73,6 @@ def organization_update(
     return organization
 
 
-def _owner_count(organization: Organization) -> int:
-    return Membership.objects.filter(organization=organization, role=Role.OWNER).count()
-
-
 @transaction.atomic
 def membership_role_change(
     *, membership: Membership, actor: object, role: Role, request: HttpRequest | None = None
@@ -90,7 +87,7 @@ def membership_role_change(
         _require_owner(
             actor, membership.organization, "Only owners can grant or take away the owner role."
         )
-    if membership.role == Role.OWNER and _owner_count(membership.organization) == 1:
+    if membership.role == Role.OWNER and owner_count(organization=membership.organization) == 1:
         raise MembershipError(
             "This is the organisation's last owner. Make another member an owner first."
         )
@@ -117,7 +114,7 @@ def membership_remove(
     membership.refresh_from_db()
     if membership.role == Role.OWNER:
         _require_owner(actor, membership.organization, "Only owners can remove an owner.")
-        if _owner_count(membership.organization) == 1:
+        if owner_count(organization=membership.organization) == 1:
             raise MembershipError(
                 "This is the organisation's last owner and cannot be removed. "
                 "Make another member an owner first."

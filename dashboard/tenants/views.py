@@ -71,7 +71,10 @@ def organization_home(request: HttpRequest, access: OrganizationAccess) -> HttpR
 @require_http_methods(["GET", "POST"])
 def organization_settings(request: HttpRequest, access: OrganizationAccess) -> HttpResponse:
     organization = access.organization
-    form = OrganizationForm(request.POST or None, instance=organization)
+    form = OrganizationForm(
+        request.POST or None,
+        initial={"name": organization.name, "require_mfa": organization.require_mfa},
+    )
     if request.method == "POST" and form.is_valid():
         services.organization_update(
             organization=organization,
@@ -82,9 +85,6 @@ def organization_settings(request: HttpRequest, access: OrganizationAccess) -> H
         )
         messages.success(request, "Settings saved.")
         return redirect("organization_settings", org_id=organization.pk)
-    if request.method == "POST":
-        # A ModelForm writes cleaned values onto its instance; keep the navigation honest.
-        organization.refresh_from_db()
     return render(
         request, "tenants/organization_settings.html", {"organization": organization, "form": form}
     )
@@ -115,6 +115,7 @@ def member_list(request: HttpRequest, access: OrganizationAccess) -> HttpRespons
         "invitations": selectors.invitation_pending_list(organization=organization),
         "form": form,
         "roles": Role.choices,
+        "owner_count": selectors.owner_count(organization=organization),
         "invitation_days": settings.INVITATION_VALID_DAYS,
     }
     return render(request, "tenants/member_list.html", context)
@@ -147,7 +148,13 @@ def member_role_change(
         return render(
             request,
             "tenants/_member_row.html",
-            {"membership": membership, "roles": Role.choices, "error": error, "saved": not error},
+            {
+                "membership": membership,
+                "roles": Role.choices,
+                "owner_count": selectors.owner_count(organization=access.organization),
+                "error": error,
+                "saved": not error,
+            },
         )
     if error:
         messages.error(request, error)

@@ -1,0 +1,170 @@
+"""Walks every URL of the product and checks who may reach it.
+
+New URLs are picked up automatically; a URL with a new kind of parameter fails until
+OBJECT_FOR_PARAMETER says how to make an object of that kind for a given organisation.
+"""
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from dashboard.tenants.models import Membership, Organization, Role
+from tests.factories import InvitationFactory, MembershipFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+PRODUCT_MODULES = ("dashboard.", "integrations.")
+WRITE_METHODS = ("post",)
+
+
+@dataclass
+class World:
+    """Two organisations, each with owner, admin and viewer, created on demand."""
+
+    organizations: dict[str, Organization] = field(default_factory=dict)
+    objects: dict[tuple[str, str], object] = field(default_factory=dict)
+
+    def organization(self, key: str) -> Organization:
+        if key not in self.organizations:
+            organization = OrganizationFactory(name=f"Org {key}")
+            for role in Role:
+                MembershipFactory(organization=organization, role=role)
+            self.organizations[key] = organization
+        return self.organizations[key]
+
+    def member(self, key: str, role: Role):
+        return Membership.objects.get(organization=self.organization(key), role=role).user
+
+    def object_for(self, parameter: str, key: str) -> object:
+        if (parameter, key) not in self.objects:
+            self.objects[parameter, key] = OBJECT_FOR_PARAMETER[parameter](self, key)
+        return self.objects[parameter, key]
+
+
+OBJECT_FOR_PARAMETER: dict[str, Callable[[World, str], object]] = {
+    "org_id": lambda world, key: world.organization(key).pk,
+    "membership_id": lambda world, key: (
+        Membership.objects.get(organization=world.organization(key), role=Role.VIEWER).pk
+    ),
+    "invitation_id": lambda world, key: InvitationFactory(organization=world.organization(key)).pk,
+    "token": lambda world, key: InvitationFactory(organization=world.organization(key)).token,
+}
+
+
+@dataclass(frozen=True)
+class Route:
+    name: str
+    parameters: tuple[str, ...]
+
+    @property
+    def is_tenant_route(self) -> bool:
+        return "org_id" in self.parameters
+
+    def url(self, world: World, key: str, object_key: str | None = None) -> str:
+        kwargs = {}
+        for parameter in self.parameters:
+            if parameter not in OBJECT_FOR_PARAMETER:
+                pytest.fail(
+                    f"URL {self.name!r} takes {parameter!r}: teach OBJECT_FOR_PARAMETER in "
+                    "tests/test_tenant_isolation.py to make one."
+                )
+            owner_key = key if parameter == "org_id" else (object_key or key)
+            kwargs[parameter] = world.object_for(parameter, owner_key)
+        return reverse(self.name, kwargs=kwargs)
+
+
+def product_routes() -> list[Route]:
+    return sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.name)
+
+
+def _walk(patterns, parameters: tuple[str, ...] = ()) -> Iterator[Route]:
+    for entry in patterns:
+        found = parameters + tuple(getattr(entry.pattern, "converters", {}) or ())
+        if isinstance(entry, URLResolver):
+            yield from _walk(entry.url_patterns, found)
+        elif isinstance(entry, URLPattern) and entry.callback.__module__.startswith(
+            PRODUCT_MODULES
+        ):
+            assert entry.name, f"{entry.pattern} needs a name"
+            yield Route(entry.name, found)
+
+
+ROUTES = product_routes()
+TENANT_ROUTES = [r for r in ROUTES if r.is_tenant_route]
+TENANT_OBJECT_ROUTES = [r for r in TENANT_ROUTES if len(r.parameters) > 1]
+
+
+def test_the_walk_finds_the_product_urls():
+    names = {r.name for r in ROUTES}
+    assert {"home", "organization_home", "member_role_change", "activity_list"} <= names
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_anonymous_visitors_are_sent_to_sign_in(client, route):
+    url = route.url(World(), "a")
+    for method in ("get", *WRITE_METHODS):
+        response = getattr(client, method)(url)
+        assert response.status_code == 302, f"{method.upper()} {url}"
+        assert response["Location"].startswith(reverse("account_login")), url
+
+
+@pytest.mark.parametrize("route", ROUTES, ids=lambda r: r.name)
+def test_an_expired_session_during_an_htmx_request_redirects_the_whole_page(client, route):
+    url = route.url(World(), "a")
+    response = client.get(url, headers={"HX-Request": "true", "HX-Current-URL": "/orgs/"})
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith(reverse("account_login"))
+
+
+@pytest.mark.parametrize("route", TENANT_ROUTES, ids=lambda r: r.name)
+def test_outsiders_get_404_for_another_organisation(client, route):
+    world = World()
+    url = route.url(world, "a")
+    client.force_login(world.member("b", Role.OWNER))
+    for method in ("get", *WRITE_METHODS):
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, f"{method.upper()} {url}"
+
+
+@pytest.mark.parametrize("route", TENANT_OBJECT_ROUTES, ids=lambda r: r.name)
+def test_objects_of_another_organisation_are_404_even_through_ones_own(client, route):
+    world = World()
+    url = route.url(world, "a", object_key="b")
+    client.force_login(world.member("a", Role.OWNER))
+    # A POST-only URL may answer GET with 405 before looking anything up.
+    assert client.get(url).status_code in (404, 405), url
+    for method in WRITE_METHODS:
+        response = getattr(client, method)(url)
+        assert response.status_code == 404, f"{method.upper()} {url}"
+
+
+@pytest.mark.parametrize("route", TENANT_ROUTES, ids=lambda r: r.name)
+def test_viewers_can_change_nothing(client, route):
+    world = World()
+    url = route.url(world, "a")
+    client.force_login(world.member("a", Role.VIEWER))
+    for method in WRITE_METHODS:
+        response = getattr(client, method)(url, {"role": "owner", "name": "Hijacked"})
+        assert response.status_code in (403, 405), f"{method.upper()} {url}"
+    assert Organization.objects.filter(name="Hijacked").count() == 0
+    assert Membership.objects.filter(role=Role.OWNER).count() == 1
+
+
+@pytest.mark.parametrize("route", TENANT_ROUTES, ids=lambda r: r.name)
+def test_provider_staff_read_but_never_write(client, route):
+    world = World()
+    url = route.url(world, "a")
+    client.force_login(UserFactory(is_provider_staff=True))
+    assert client.get(url).status_code in (200, 403, 405)
+    for method in WRITE_METHODS:
+        assert getattr(client, method)(url).status_code in (403, 405), url
+
+
+@pytest.mark.parametrize("route", TENANT_ROUTES, ids=lambda r: r.name)
+def test_admins_reach_every_page_of_their_organisation(client, route):
+    world = World()
+    url = route.url(world, "a")
+    client.force_login(world.member("a", Role.ADMIN))
+    assert client.get(url).status_code in (200, 405), url
