@@ -4,10 +4,13 @@ Every reader raises ImproperlyConfigured naming the variable, so a typo in a dep
 stops start-up with a message instead of silently running with a default.
 """
 
+import base64
+import hashlib
 import os
 from urllib.parse import urlsplit
 
 import dj_database_url
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -84,3 +87,19 @@ def env_database(name: str, default: str) -> dict:
     if scheme != "sqlite" and not config.get("NAME"):
         raise ImproperlyConfigured(f"{name} must name a database, e.g. postgres://host/dbname.")
     return config
+
+
+def env_fernet_keys(name: str) -> list[str]:
+    keys = env_list(name, [])
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            raise ImproperlyConfigured(
+                f"{name}: key {position} is not a Fernet key (32 url-safe base64-encoded bytes)."
+            ) from None
+    return keys
+
+
+def derived_fernet_key(secret: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()).decode()

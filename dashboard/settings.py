@@ -5,11 +5,21 @@ everything with nothing installed; DATABASE_URL, CELERY_BROKER_URL and REDIS_URL
 PostgreSQL and Redis. See README.md for the full list of variables.
 """
 
+import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dashboard.env import env_bool, env_database, env_int, env_list, env_str, env_url
+from dashboard.env import (
+    derived_fernet_key,
+    env_bool,
+    env_database,
+    env_fernet_keys,
+    env_int,
+    env_list,
+    env_str,
+    env_url,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("DASHBOARD_VAR_DIR", str(BASE_DIR / "var")))
@@ -237,3 +247,27 @@ LOGGING = {
 # --- Product settings --------------------------------------------------------------------------
 
 INVITATION_VALID_DAYS = env_int("DASHBOARD_INVITATION_VALID_DAYS", 7, minimum=1)
+
+# --- 3CX connections ---------------------------------------------------------------------------
+
+# Fernet keys that encrypt 3CX client secrets and cached tokens, newest first. Rotate by adding
+# a new key in front, running `manage.py threecx_reencrypt_secrets`, then dropping the old key.
+THREECX_SECRET_KEYS = env_fernet_keys("THREECX_SECRET_KEYS")
+if not THREECX_SECRET_KEYS:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "THREECX_SECRET_KEYS must be set when DJANGO_DEBUG is off: a comma-separated list of "
+            "Fernet keys (generate one with: python -c 'from cryptography.fernet import Fernet; "
+            "print(Fernet.generate_key().decode())')."
+        )
+    # Development only: a key derived from the development SECRET_KEY.
+    THREECX_SECRET_KEYS = [derived_fernet_key(SECRET_KEY)]
+# Plain-http servers and addresses the base-URL guard refuses (loopback, link-local, cloud
+# metadata) are allowed only when named here: the built-in simulator on 127.0.0.1, say.
+THREECX_ALLOW_HTTP = env_bool("THREECX_ALLOW_HTTP", default=False)
+if THREECX_ALLOW_HTTP:
+    # oauthlib refuses token requests over plain http unless told this is intended.
+    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
+THREECX_ALLOWED_ADDRESSES = env_list("THREECX_ALLOWED_ADDRESSES", [])
+THREECX_PAGE_SIZE = env_int("THREECX_PAGE_SIZE", 500, minimum=1)
+THREECX_USER_AGENT = "3CX-Dashboard/0.1"

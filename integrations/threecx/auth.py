@@ -1,0 +1,200 @@
+"""OAuth2 client-credentials tokens for 3CX, shared by every process.
+
+3CX keeps one active token per API client: fetching a new one revokes the old. So tokens live
+in the shared cache (Redis in production), encrypted, and are fetched under a cache lock: any
+number of workers cause one token request per expiry, and one per revocation.
+"""
+
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import requests
+from django.core.cache import cache
+from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
+from requests_oauthlib import OAuth2Session
+
+from integrations.threecx import crypto, errors
+from integrations.threecx.transport import Transport, error_for_status, parse_json
+
+logger = logging.getLogger(__name__)
+
+TOKEN_PATH = "/connect/token"  # noqa: S105 - a URL path, not a secret
+#: Refresh this long before the server's expiry, so no request carries a dying token.
+EXPIRY_MARGIN = 60.0
+LOCK_TIMEOUT = 60.0
+#: Before V20 Update 9 `expires_in` counted minutes; from Update 9 on it counts seconds.
+SECONDS_SINCE = (20, 0, 9)
+
+
+def version_tuple(version: str | None) -> tuple[int, ...] | None:
+    if not version:
+        return None
+    parts = []
+    for piece in version.strip().split("."):
+        if not piece.isdigit():
+            break
+        parts.append(int(piece))
+    return tuple(parts) or None
+
+
+def token_lifetime_seconds(expires_in: float, version: str | None) -> float:
+    """`expires_in` in seconds, whichever unit this server version used.
+
+    Without a known version, a value of two hours or less in "seconds" would be a token of
+    at most two minutes, which 3CX never issues; such small values are minutes.
+    """
+    parsed = version_tuple(version)
+    if parsed is not None:
+        return expires_in * 60 if parsed < SECONDS_SINCE else expires_in
+    return expires_in * 60 if expires_in <= 120 else expires_in
+
+
+@dataclass
+class CachedToken:
+    access_token: str
+    expires_at: float
+
+    def fresh(self) -> bool:
+        return time.time() < self.expires_at - EXPIRY_MARGIN
+
+
+class SharedTokenProvider:
+    """Tokens for one connection (base URL + client ID + secret), cached for all processes."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        client_id: str,
+        client_secret: str,
+        version: str | None = None,
+        on_token_request: Callable[[], None] | None = None,
+    ) -> None:
+        self.transport = transport
+        self.client_id = client_id
+        self._client_secret = client_secret
+        self.version = version
+        self.on_token_request = on_token_request
+        # The key changes with the credentials, so an edited connection never reuses a token.
+        fingerprint = hashlib.sha256(
+            f"{transport.base_url}\0{client_id}\0{client_secret}".encode()
+        ).hexdigest()[:32]
+        self.cache_key = f"threecx:token:{fingerprint}"
+        self.lock_key = f"{self.cache_key}:lock"
+
+    def __repr__(self) -> str:
+        return f"<SharedTokenProvider {self.transport.base_url} client {self.client_id}>"
+
+    def token(self) -> str:
+        cached = self._cached()
+        if cached is not None and cached.fresh():
+            return cached.access_token
+        return self._refresh(unless_not=None)
+
+    def token_rejected(self, token: str) -> str:
+        return self._refresh(unless_not=token)
+
+    def forget(self) -> None:
+        cache.delete(self.cache_key)
+
+    # --- internals ------------------------------------------------------------------------
+
+    def _refresh(self, *, unless_not: str | None) -> str:
+        """Fetch a token under the lock, unless another process already replaced it.
+
+        `unless_not` is the token the server just refused (None: we only found none fresh).
+        """
+        owner = uuid.uuid4().hex
+        deadline = time.monotonic() + LOCK_TIMEOUT
+        while not cache.add(self.lock_key, owner, timeout=LOCK_TIMEOUT):
+            cached = self._cached()
+            if cached is not None and cached.fresh() and cached.access_token != unless_not:
+                return cached.access_token
+            if time.monotonic() > deadline:
+                raise errors.Unavailable(
+                    "Timed out waiting for another worker to obtain a 3CX access token."
+                )
+            time.sleep(0.05)
+        try:
+            cached = self._cached()
+            if cached is not None and cached.fresh() and cached.access_token != unless_not:
+                return cached.access_token
+            fetched = self._fetch()
+            cache.set(
+                self.cache_key,
+                {"token": crypto.encrypt(fetched.access_token), "expires_at": fetched.expires_at},
+                timeout=max(1, int(fetched.expires_at - time.time())),
+            )
+            return fetched.access_token
+        finally:
+            if cache.get(self.lock_key) == owner:
+                cache.delete(self.lock_key)
+
+    def _cached(self) -> CachedToken | None:
+        entry = cache.get(self.cache_key)
+        if not isinstance(entry, dict):
+            return None
+        try:
+            return CachedToken(crypto.decrypt(entry["token"]), float(entry["expires_at"]))
+        except (KeyError, TypeError, ValueError, crypto.SecretUnreadable):
+            return None
+
+    def _fetch(self) -> CachedToken:
+        if self.on_token_request is not None:
+            self.on_token_request()
+        session = OAuth2Session(client=BackendApplicationClient(client_id=self.client_id))
+        session.verify = self.transport.session.verify
+        session.headers.update(self.transport.session.headers)
+        # requests-oauthlib parses the body itself; check the status first so that 429/5xx
+        # become transient errors and 401/400 an authentication failure with 3CX's reason.
+        session.register_compliance_hook("access_token_response", _check_token_response)
+        started = time.time()
+        try:
+            token = session.fetch_token(
+                f"{self.transport.base_url}{TOKEN_PATH}",
+                client_id=self.client_id,
+                client_secret=self._client_secret,
+                include_client_id=True,
+                timeout=self.transport.timeout,
+            )
+        except errors.ThreeCXError:
+            raise
+        except OAuth2Error as exc:
+            raise errors.AuthenticationFailed(
+                f"The 3CX server refused the credentials ({exc.error}). {errors.AUTH_HINT}",
+                status=exc.status_code,
+            ) from None
+        except requests.RequestException as exc:
+            raise self.transport.connection_error(exc) from None
+        except ValueError as exc:  # oauthlib's complaints about the token's shape
+            raise errors.BadResponse(
+                f"The token answer from {self.transport.base_url} was not understood: {exc}"
+            ) from None
+        finally:
+            session.close()
+        expires_in = token.get("expires_in")
+        if not isinstance(expires_in, int | float) or expires_in <= 0:
+            raise errors.BadResponse("The token answer has no valid expires_in.")
+        if not token.get("access_token"):
+            raise errors.BadResponse("The token answer has no access_token.")
+        lifetime = token_lifetime_seconds(expires_in, self.version)
+        logger.info("Obtained a 3CX access token for %s (valid %.0f s)", self, lifetime)
+        return CachedToken(token["access_token"], started + lifetime)
+
+
+def _check_token_response(response):
+    if response.status_code in (400, 401):
+        raise errors.AuthenticationFailed(
+            "The 3CX server did not accept the client ID and secret. " + errors.AUTH_HINT,
+            status=response.status_code,
+        )
+    if response.status_code >= 300:
+        raise error_for_status(
+            response.status_code, response.content, response.headers, path=TOKEN_PATH
+        )
+    parse_json(response.content, response.headers, path=TOKEN_PATH)
+    return response
