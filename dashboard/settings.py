@@ -5,7 +5,6 @@ everything with nothing installed; DATABASE_URL, CELERY_BROKER_URL and REDIS_URL
 PostgreSQL and Redis. See README.md for the full list of variables.
 """
 
-import os
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -242,6 +241,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("DJANGO_LOG_LEVEL", "INFO")},
+    # These log token request bodies (with the client secret) and tokens at DEBUG: keep them
+    # quiet whatever the root level is.
+    "loggers": {
+        name: {"level": "WARNING"}
+        for name in ("requests_oauthlib", "oauthlib", "urllib3.connectionpool")
+    },
 }
 
 # --- Product settings --------------------------------------------------------------------------
@@ -265,9 +270,6 @@ if not THREECX_SECRET_KEYS:
 # Plain-http servers and addresses the base-URL guard refuses (loopback, link-local, cloud
 # metadata) are allowed only when named here: the built-in simulator on 127.0.0.1, say.
 THREECX_ALLOW_HTTP = env_bool("THREECX_ALLOW_HTTP", default=False)
-if THREECX_ALLOW_HTTP:
-    # oauthlib refuses token requests over plain http unless told this is intended.
-    os.environ.setdefault("OAUTHLIB_INSECURE_TRANSPORT", "1")
 THREECX_ALLOWED_ADDRESSES = env_list("THREECX_ALLOWED_ADDRESSES", [])
 THREECX_PAGE_SIZE = env_int("THREECX_PAGE_SIZE", 500, minimum=1)
 THREECX_USER_AGENT = "3CX-Dashboard/0.1"

@@ -8,6 +8,7 @@ Both create ./.venv and install the pinned dependencies (constraints.txt) when t
 Extra arguments after `test` go to pytest.
 """
 
+import base64
 import hashlib
 import os
 import secrets
@@ -55,7 +56,14 @@ def setup() -> None:
 
 
 def run() -> int:
-    env = _env(DJANGO_DEBUG="true")
+    # The built-in 3CX simulator listens on plain http on loopback, which the base-URL guard
+    # refuses unless told otherwise.
+    env = _env(
+        DJANGO_DEBUG="true",
+        THREECX_ALLOW_HTTP="true",
+        THREECX_ALLOWED_ADDRESSES="127.0.0.1",
+        SIMULATOR_PORT=os.environ.get("SIMULATOR_PORT", "8765"),
+    )
     _run([PYTHON, "manage.py", "migrate", "--noinput"], env=env)
     _run([PYTHON, "manage.py", "demo_setup"], env=env)
     port = env.setdefault("DASHBOARD_PORT", "8000")
@@ -81,6 +89,8 @@ def test(pytest_args: list[str]) -> int:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "dashboard.example.com",
+        # A valid Fernet key: 32 random bytes, url-safe base64.
+        "THREECX_SECRET_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
     for name, command in steps:
         print(f"--- {name}", flush=True)

@@ -7,6 +7,7 @@ number of workers cause one token request per expiry, and one per revocation.
 
 import hashlib
 import logging
+import os
 import time
 import uuid
 from collections.abc import Callable
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 import requests
 from django.core.cache import cache
+from django.views.decorators.debug import sensitive_variables
 from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
 from requests_oauthlib import OAuth2Session
 
@@ -65,6 +67,7 @@ class CachedToken:
 class SharedTokenProvider:
     """Tokens for one connection (base URL + client ID + secret), cached for all processes."""
 
+    @sensitive_variables("client_secret", "fingerprint")
     def __init__(
         self,
         *,
@@ -143,9 +146,14 @@ class SharedTokenProvider:
         except (KeyError, TypeError, ValueError, crypto.SecretUnreadable):
             return None
 
+    @sensitive_variables("token", "session")
     def _fetch(self) -> CachedToken:
         if self.on_token_request is not None:
             self.on_token_request()
+        if self.transport.base_url.startswith("http://"):
+            # oauthlib refuses plain http unless told; the URL guard only lets http through
+            # when THREECX_ALLOW_HTTP says so (the simulator in development and tests).
+            os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
         session = OAuth2Session(client=BackendApplicationClient(client_id=self.client_id))
         session.verify = self.transport.session.verify
         session.headers.update(self.transport.session.headers)
@@ -161,8 +169,10 @@ class SharedTokenProvider:
                 include_client_id=True,
                 timeout=self.transport.timeout,
             )
-        except errors.ThreeCXError:
-            raise
+        except errors.ThreeCXError as exc:
+            # Raised from the compliance hook deep inside requests-oauthlib, whose frames hold
+            # the secret in local variables: drop them from the traceback.
+            raise exc.with_traceback(None) from None
         except OAuth2Error as exc:
             raise errors.AuthenticationFailed(
                 f"The 3CX server refused the credentials ({exc.error}). {errors.AUTH_HINT}",

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.threecx import errors, spec
 from integrations.threecx.auth import SharedTokenProvider
@@ -28,6 +29,7 @@ _UNKNOWN_PROPERTY = re.compile(r"[Cc]ould not find a property named '([^']+)'")
 
 
 class ThreeCXClient:
+    @sensitive_variables("client_secret")
     def __init__(
         self,
         *,
@@ -66,6 +68,7 @@ class ThreeCXClient:
         return f"<ThreeCXClient {self.base_url}>"
 
     @classmethod
+    @sensitive_variables()
     def for_connection(cls, connection, **kwargs) -> "ThreeCXClient":
         return cls(
             base_url=connection.base_url,

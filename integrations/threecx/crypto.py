@@ -9,12 +9,18 @@ from functools import cache
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
+
+from integrations.threecx.errors import ThreeCXError
 
 
-class SecretUnreadable(Exception):
+class SecretUnreadable(ThreeCXError):
     """A stored secret could not be decrypted with any configured key."""
 
+    title = "Secret unreadable"
 
+
+@sensitive_variables("plaintext")
 def encrypt(plaintext: str) -> str:
     return _fernet(tuple(settings.THREECX_SECRET_KEYS)).encrypt(plaintext.encode()).decode()
 

@@ -4,6 +4,7 @@ import uuid
 
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.views.decorators.debug import sensitive_variables
 
 from integrations.threecx import crypto
 
@@ -59,6 +60,7 @@ class ThreeCXConnection(models.Model):
     def __repr__(self) -> str:
         return f"<ThreeCXConnection {self.pk} {self.name!r} {self.base_url}>"
 
+    @sensitive_variables("plaintext")
     def client_secret_set(self, plaintext: str) -> None:
         self.client_secret_encrypted = crypto.encrypt(plaintext)
 

@@ -1,0 +1,74 @@
+"""How big the simulated phone system is and how it behaves."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_VERSION = re.compile(r"\d+\.\d+\.\d+(\.\d+)?")
+# expires_in switched from minutes to seconds in V20 Update 9.
+SECONDS_SINCE = (20, 0, 9)
+
+
+@dataclass(frozen=True)
+class SimulatorConfig:
+    """Everything that decides what the simulator answers; the same config gives the same data.
+
+    version: what SystemStatus.Version and the X-3CX-Version header say ("20.0.10" or a
+    four-part build such as "20.0.10.1060"); before 20.0.9 expires_in counts minutes.
+    token_lifetime: seconds an access token lives.
+    control_api: serve the unauthenticated /_simulator/ test API (mutations, faults, stats).
+    """
+
+    seed: int = 1
+    users: int = 50
+    contacts: int = 200
+    groups: int = 5
+    queues: int = 5
+    ring_groups: int = 5
+    receptionists: int = 3
+    trunks: int = 3
+    parkings: int = 2
+    version: str = "20.0.10"
+    client_id: str = "900"
+    client_secret: str = "simulator-secret"  # noqa: S105 - a well-known test value
+    token_lifetime: int = 3600
+    fqdn: str = "pbx.simulator.test"
+    control_api: bool = True
+
+    def __post_init__(self) -> None:
+        counts = {
+            "users": self.users,
+            "contacts": self.contacts,
+            "queues": self.queues,
+            "ring_groups": self.ring_groups,
+            "receptionists": self.receptionists,
+            "trunks": self.trunks,
+            "parkings": self.parkings,
+        }
+        for name, value in counts.items():
+            if not isinstance(value, int) or value < 0:
+                raise ValueError(f"SimulatorConfig.{name} must be an integer >= 0, not {value!r}")
+        if not isinstance(self.groups, int) or self.groups < 1:
+            raise ValueError("SimulatorConfig.groups must be >= 1 (the DEFAULT group)")
+        if max(self.queues, self.ring_groups, self.receptionists) > 99:
+            raise ValueError("at most 99 queues, ring groups and receptionists each")
+        if not _VERSION.fullmatch(self.version):
+            raise ValueError(
+                f"SimulatorConfig.version must look like 20.0.10, not {self.version!r}"
+            )
+        if self.token_lifetime <= 0:
+            raise ValueError("SimulatorConfig.token_lifetime must be > 0 seconds")
+        if not self.client_id or not self.client_secret:
+            raise ValueError("SimulatorConfig needs a client_id and a client_secret")
+
+    @property
+    def version_tuple(self) -> tuple[int, ...]:
+        return tuple(int(part) for part in self.version.split("."))
+
+    @property
+    def expires_in(self) -> int:
+        """The token endpoint's expires_in: minutes before 20.0.9, seconds from then on."""
+        if self.version_tuple[:3] < SECONDS_SINCE:
+            return max(1, self.token_lifetime // 60)
+        return self.token_lifetime

@@ -1,0 +1,689 @@
+"""The simulated PBX's data: entity sets, derived views and mutations.
+
+Reads never take a lock: every set publishes immutable snapshots and a mutation replaces the
+snapshot (copy-on-write) under the directory's lock. Contacts are never stored: the base
+contacts come from `ContactFactory` on demand and only added, edited and deleted contacts
+are kept, so paging costs O(page) whatever the size.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from bisect import bisect_right
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any, cast
+
+from .config import SimulatorConfig
+from .data import ROLES, ContactFactory, Numbering, generate
+from .model import TypeInfo, complete, type_info
+from .query import QueryOptions, shape
+
+ENTITY_TYPES = {
+    "Users": "Pbx.User",
+    "Contacts": "Pbx.Contact",
+    "Groups": "Pbx.Group",
+    "Queues": "Pbx.Queue",
+    "RingGroups": "Pbx.RingGroup",
+    "Receptionists": "Pbx.Receptionist",
+    "Trunks": "Pbx.Trunk",
+    "Parkings": "Pbx.Parking",
+    "Peers": "Pbx.Peer",
+}
+MUTABLE_SETS = tuple(name for name in ENTITY_TYPES if name != "Peers")
+DN_SETS = tuple(name for name in MUTABLE_SETS if name != "Contacts")
+# What $search looks at; the other sets search every non-secret text property.
+SEARCH_FIELDS = {
+    "Pbx.User": (
+        "FirstName",
+        "LastName",
+        "DisplayName",
+        "Number",
+        "EmailAddress",
+        "Mobile",
+        "OutboundCallerID",
+    ),
+    "Pbx.Contact": (
+        "FirstName",
+        "LastName",
+        "CompanyName",
+        "Department",
+        "Title",
+        "Email",
+        "PhoneNumber",
+        "Business",
+        "Business2",
+        "Home",
+        "Mobile2",
+        "Other",
+    ),
+}
+_PEER_TYPES = {
+    "Users": "Extension",
+    "Groups": "Group",
+    "Queues": "Queue",
+    "RingGroups": "RingGroup",
+    "Receptionists": "IVR",
+    "Parkings": "Parking",
+}
+
+
+class EntitySet:
+    """One entity set; items are the stored dicts, in key order."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.info: TypeInfo = type_info(ENTITY_TYPES[name])
+
+    def count(self) -> int:
+        raise NotImplementedError
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        raise NotImplementedError
+
+    def page(self, skip: int, top: int | None) -> list[dict[str, Any]]:
+        raise NotImplementedError
+
+    def get(self, key: int) -> dict[str, Any] | None:
+        raise NotImplementedError
+
+    def put(self, item: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def remove(self, key: int) -> None:
+        raise NotImplementedError
+
+
+class StoredSet(EntitySet):
+    """A set held in memory: a dict published anew on every change.
+
+    `view` adds what is computed rather than stored (a group's HasMembers) on the way out.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        items: list[dict[str, Any]],
+        view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
+        super().__init__(name)
+        self._items = {item["Id"]: item for item in items}
+        self._view = view
+
+    def count(self) -> int:
+        return len(self._items)
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        values = iter(self._items.values())
+        return map(self._view, values) if self._view else values
+
+    def page(self, skip: int, top: int | None) -> list[dict[str, Any]]:
+        stop = None if top is None else skip + top
+        values = islice(self._items.values(), skip, stop)
+        return list(map(self._view, values) if self._view else values)
+
+    def get(self, key: int) -> dict[str, Any] | None:
+        item = self._items.get(key)
+        return self._view(item) if item is not None and self._view else item
+
+    def stored(self, key: Any) -> dict[str, Any] | None:
+        """The item as stored, without the computed properties of `view`."""
+        return self._items.get(key)
+
+    def first_key(self) -> int:
+        return next(iter(self._items))
+
+    def put(self, item: dict[str, Any]) -> None:
+        items = dict(self._items)
+        is_new = item["Id"] not in items
+        items[item["Id"]] = item
+        self._items = dict(sorted(items.items())) if is_new else items
+
+    def remove(self, key: int) -> None:
+        items = dict(self._items)
+        del items[key]
+        self._items = items
+
+
+@dataclass(frozen=True)
+class _Overlay:
+    added: dict[int, dict[str, Any]] = field(default_factory=dict)
+    updated: dict[int, dict[str, Any]] = field(default_factory=dict)
+    deleted: tuple[int, ...] = ()  # base indexes, sorted
+
+
+class ContactSet(EntitySet):
+    """Contacts 1..N generated on demand, plus a small overlay of changes."""
+
+    def __init__(self, factory: ContactFactory, base_count: int) -> None:
+        super().__init__("Contacts")
+        self.factory = factory
+        self.base_count = base_count
+        self._overlay = _Overlay()
+        self.next_id = base_count + 1
+
+    def count(self) -> int:
+        overlay = self._overlay
+        return self.base_count - len(overlay.deleted) + len(overlay.added)
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        overlay = self._overlay
+        deleted = set(overlay.deleted)
+        make, updated = self.factory.make, overlay.updated
+        for index in range(self.base_count):
+            if index in deleted:
+                continue
+            yield updated.get(index + 1) or make(index)
+        yield from overlay.added.values()
+
+    def page(self, skip: int, top: int | None) -> list[dict[str, Any]]:
+        overlay = self._overlay
+        alive = self.base_count - len(overlay.deleted)
+        limit = self.count() if top is None else top
+        result: list[dict[str, Any]] = []
+        if skip < alive:
+            deleted = set(overlay.deleted)
+            index = self._nth_alive(skip, overlay.deleted)
+            while len(result) < limit and index < self.base_count:
+                if index not in deleted:
+                    result.append(overlay.updated.get(index + 1) or self.factory.make(index))
+                index += 1
+        if len(result) < limit:
+            offset = max(0, skip - alive)
+            added = list(overlay.added.values())
+            result.extend(added[offset : offset + limit - len(result)])
+        return result
+
+    def get(self, key: int) -> dict[str, Any] | None:
+        overlay = self._overlay
+        if key in overlay.added:
+            return overlay.added[key]
+        index = key - 1
+        if not 0 <= index < self.base_count or index in overlay.deleted:
+            return None
+        return overlay.updated.get(key) or self.factory.make(index)
+
+    def put(self, item: dict[str, Any]) -> None:
+        overlay = self._overlay
+        key = item["Id"]
+        if 1 <= key <= self.base_count:
+            deleted = tuple(index for index in overlay.deleted if index != key - 1)
+            self._overlay = _Overlay(overlay.added, {**overlay.updated, key: item}, deleted)
+        else:
+            added = dict(sorted({**overlay.added, key: item}.items()))
+            self._overlay = _Overlay(added, overlay.updated, overlay.deleted)
+
+    def remove(self, key: int) -> None:
+        overlay = self._overlay
+        if key in overlay.added:
+            added = {k: v for k, v in overlay.added.items() if k != key}
+            self._overlay = _Overlay(added, overlay.updated, overlay.deleted)
+            return
+        updated = {k: v for k, v in overlay.updated.items() if k != key}
+        deleted = tuple(sorted({*overlay.deleted, key - 1}))
+        self._overlay = _Overlay(overlay.added, updated, deleted)
+
+    @staticmethod
+    def _nth_alive(n: int, deleted: tuple[int, ...]) -> int:
+        """The base index of the n-th (0-based) contact that is not deleted."""
+        index = n
+        while True:
+            candidate = n + bisect_right(deleted, index)
+            if candidate == index:
+                return index
+            index = candidate
+
+
+class DerivedSet(EntitySet):
+    """A read-only set computed from the others (Peers), rebuilt after each change."""
+
+    def __init__(self, name: str, build: Callable[[], list[dict[str, Any]]]) -> None:
+        super().__init__(name)
+        self._build = build
+        self._indexed: tuple[list[dict[str, Any]], dict[int, dict[str, Any]]] | None = None
+
+    def _list(self) -> list[dict[str, Any]]:
+        return self._build()
+
+    def count(self) -> int:
+        return len(self._list())
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        return iter(self._list())
+
+    def page(self, skip: int, top: int | None) -> list[dict[str, Any]]:
+        return self._list()[skip : None if top is None else skip + top]
+
+    def get(self, key: int) -> dict[str, Any] | None:
+        items = self._list()
+        indexed = self._indexed
+        if indexed is None or indexed[0] is not items:
+            indexed = (items, {item["Id"]: item for item in items})
+            self._indexed = indexed
+        return indexed[1].get(key)
+
+
+class Directory:
+    """All entity sets of one simulated PBX, their cross-references and their mutations."""
+
+    def __init__(self, config: SimulatorConfig, started_at: datetime) -> None:
+        self.config = config
+        self.started_at = started_at
+        self.numbering = Numbering.for_users(config.users)
+        counts = {
+            "users": config.users,
+            "groups": config.groups,
+            "queues": config.queues,
+            "ring_groups": config.ring_groups,
+            "receptionists": config.receptionists,
+            "trunks": config.trunks,
+            "parkings": config.parkings,
+        }
+        generated = generate(config.seed, counts, self.numbering)
+        self.contact_factory = ContactFactory(config.seed)
+        self.sets: dict[str, EntitySet] = {
+            "Users": StoredSet("Users", generated.users),
+            "Contacts": ContactSet(self.contact_factory, config.contacts),
+            "Groups": StoredSet("Groups", generated.groups, view=self._group_view),
+            "Queues": StoredSet("Queues", generated.queues),
+            "RingGroups": StoredSet("RingGroups", generated.ring_groups),
+            "Receptionists": StoredSet("Receptionists", generated.receptionists),
+            "Trunks": StoredSet("Trunks", generated.trunks),
+            "Parkings": StoredSet("Parkings", generated.parkings),
+            "Peers": DerivedSet("Peers", self._peers),
+        }
+        self.route_point_id = generated.next_dn_id
+        self._next_dn_id = generated.next_dn_id + 1
+        self._next_membership_id = generated.next_membership_id
+        self._lock = threading.RLock()
+        self._version = 0
+        self._cache: dict[str, tuple[int, Any]] = {}
+        self._rights = {role: _rights(role) for role in ROLES}
+
+    # reading
+
+    def entity_set(self, name: str) -> EntitySet:
+        return self.sets[name]
+
+    def search_fields(self, type_name: str) -> tuple[str, ...] | None:
+        return SEARCH_FIELDS.get(type_name)
+
+    def navigate(self, type_name: str, item: dict[str, Any], name: str) -> Any:
+        """The value of navigation property `name` of `item` (a `type_name`)."""
+        if name == "Groups" and "Groups" in item:
+            kind = "Parking" if type_name == "Pbx.Parking" else "Extension"
+            return [self._membership(entry, item, kind) for entry in item["Groups"]]
+        if type_name == "Pbx.Group" and name == "Members":
+            return self._derived("members", self._members_by_group).get(item["Id"], [])
+        if type_name == "Pbx.Group" and name == "Rights":
+            return list(self._rights.values())
+        if type_name == "Pbx.Queue" and name in ("Agents", "Managers"):
+            element = "Pbx.QueueAgent" if name == "Agents" else "Pbx.QueueManager"
+            return [self._queue_member(entry, element) for entry in item.get(name, [])]
+        if type_name == "Pbx.RingGroup" and name == "Members":
+            members = item.get("Members", [])
+            return [self._queue_member(entry, "Pbx.RingGroupMember") for entry in members]
+        if type_name == "Pbx.User" and name == "ForwardingProfiles":
+            return _forwarding_profiles(item["Id"])
+        prop = type_info(type_name).props[name]
+        return item.get(name, [] if prop.type.kind == "collection" else None)
+
+    def render(self, set_name: str, item: dict[str, Any]) -> dict[str, Any]:
+        """`item` as the API shows it with every navigation property expanded."""
+        info = self.sets[set_name].info
+        return copy.deepcopy(shape(item, info, _expand_all(info, depth=2), self.navigate))
+
+    def system_status(self) -> dict[str, Any]:
+        users = self.sets["Users"]
+        trunks = list(self.sets["Trunks"].items())
+        registered = sum(1 for u in users.items() if u.get("Enabled") and u.get("IsRegistered"))
+        expires = (self.started_at + timedelta(days=20)).replace(hour=0, minute=0, second=0)
+        backup = (self.started_at - timedelta(days=1)).replace(hour=2, minute=0, second=0)
+        return complete(
+            "Pbx.SystemStatus",
+            {
+                "Id": 0,
+                "FQDN": self.config.fqdn,
+                "Version": self.config.version,
+                "Activated": True,
+                "LicenseActive": True,
+                "ExpirationDate": _iso(expires),
+                "MaintenanceExpiresAt": _iso(expires),
+                "ExtensionsTotal": users.count(),
+                "UserExtensions": users.count(),
+                "ExtensionsRegistered": registered,
+                "TrunksTotal": len(trunks),
+                "TrunksRegistered": sum(1 for t in trunks if t.get("IsOnline")),
+                "CallsActive": self.config.seed % 7,
+                "MaxSimCalls": 16,
+                "ProductCode": "3CXPSENT16",
+                "LicenseKey": "SIMU-LATO-R000-0001",
+                "ResellerName": "Simulated Reseller Ltd",
+                "OS": "Linux",
+                "Ip": "203.0.113.10",
+                "IpV4": "203.0.113.10",
+                "CurrentLocalIp": "10.0.0.5",
+                "AvailableLocalIps": "10.0.0.5",
+                "LocalIpValid": True,
+                "AutoUpdateEnabled": True,
+                "BackupScheduled": True,
+                "LastBackupDateTime": _iso(backup),
+                "DiskUsage": 42,
+                "TotalDiskSpace": 85_899_345_920,
+                "FreeDiskSpace": 49_821_620_633,
+                "RecordingUsedSpace": 5_368_709_120,
+                "LogUsedSpace": 268_435_456,
+                "RemoteStorageStatus": "NotConfigured",
+                "Support": True,
+            },
+        )
+
+    # changing
+
+    def add(self, set_name: str, item: dict[str, Any]) -> dict[str, Any]:
+        entity_set = self._mutable(set_name)
+        _check_fields(entity_set.info, item)
+        with self._lock:
+            new = copy.deepcopy(item)
+            if "Id" in new and (not isinstance(new["Id"], int) or new["Id"] <= 0):
+                raise ValueError("Id must be a positive integer")
+            if "Id" in new and self._exists(entity_set, new["Id"]):
+                raise ValueError(f"{set_name}({new['Id']}) already exists")
+            if set_name == "Contacts":
+                contacts = cast(ContactSet, entity_set)
+                new.setdefault("Id", contacts.next_id)
+                contacts.next_id = max(contacts.next_id, new["Id"] + 1)
+            else:
+                new.setdefault("Id", self._take_dn_id())
+                self._next_dn_id = max(self._next_dn_id, new["Id"] + 1)
+                new.setdefault("Number", self._free_number(set_name))
+                self._check_number(new["Number"], new["Id"])
+                self._prepare(set_name, new, new)
+            entity_set.put(new)
+            self._version += 1
+        return self.render(set_name, new)
+
+    def update(self, set_name: str, key: int, changes: dict[str, Any]) -> dict[str, Any]:
+        entity_set = self._mutable(set_name)
+        _check_fields(entity_set.info, changes)
+        if changes.get("Id", key) != key:
+            raise ValueError("Id cannot be changed")
+        with self._lock:
+            current = entity_set.get(key)
+            if current is None:
+                raise KeyError(f"{set_name}({key}) does not exist")
+            new = {**copy.deepcopy(current), **copy.deepcopy(changes)}
+            if set_name != "Contacts":
+                if new.get("Number") != current.get("Number"):
+                    self._check_number(new.get("Number"), key)
+                self._prepare(set_name, new, changes)
+            entity_set.put(new)
+            self._version += 1
+        return self.render(set_name, new)
+
+    def delete(self, set_name: str, key: int) -> None:
+        entity_set = self._mutable(set_name)
+        with self._lock:
+            if entity_set.get(key) is None:
+                raise KeyError(f"{set_name}({key}) does not exist")
+            entity_set.remove(key)
+            self._version += 1
+
+    def get(self, set_name: str, key: int) -> dict[str, Any]:
+        if set_name not in self.sets:
+            raise ValueError(f"unknown entity set {set_name!r}; use one of {tuple(self.sets)}")
+        item = self.sets[set_name].get(key)
+        if item is None:
+            raise KeyError(f"{set_name}({key}) does not exist")
+        return self.render(set_name, item)
+
+    # helpers
+
+    def _mutable(self, set_name: str) -> EntitySet:
+        if set_name not in MUTABLE_SETS:
+            raise ValueError(f"cannot change {set_name!r}; use one of {MUTABLE_SETS}")
+        return self.sets[set_name]
+
+    def _exists(self, entity_set: EntitySet, key: int) -> bool:
+        if entity_set.name == "Contacts":
+            return entity_set.get(key) is not None
+        return any(self.sets[name].get(key) is not None for name in DN_SETS)
+
+    def _take_dn_id(self) -> int:
+        self._next_dn_id += 1
+        return self._next_dn_id - 1
+
+    def _numbers(self) -> dict[str, int]:
+        numbers = {}
+        for name in DN_SETS:
+            for item in self.sets[name].items():
+                numbers[item.get("Number")] = item["Id"]
+        return numbers
+
+    def _check_number(self, number: Any, key: int) -> None:
+        if not isinstance(number, str) or not number:
+            raise ValueError("Number must be a non-empty string")
+        owner = self._numbers().get(number)
+        if owner is not None and owner != key:
+            raise ValueError(f"Number {number!r} is already in use")
+
+    def _free_number(self, set_name: str) -> str:
+        taken = self._numbers()
+        numbering = self.numbering
+        candidates = {
+            "Users": numbering.user,
+            "Queues": numbering.queue,
+            "RingGroups": numbering.ring_group,
+            "Receptionists": numbering.receptionist,
+            "Trunks": numbering.trunk,
+            "Parkings": lambda index: f"SP{index}",
+            "Groups": lambda index: f"GRP{index:04d}",
+        }[set_name]
+        index = 0
+        while candidates(index) in taken:
+            index += 1
+        return candidates(index)
+
+    def _prepare(self, set_name: str, item: dict[str, Any], changes: dict[str, Any]) -> None:
+        """Fill what 3CX fills itself: memberships, display names."""
+        if set_name in ("Users", "Parkings"):
+            default_group = self._groups().first_key()
+            item.setdefault("Groups", [{"GroupId": default_group, "Rights": {"RoleName": "users"}}])
+            for membership in item["Groups"]:
+                if self._groups().stored(membership.get("GroupId")) is None:
+                    raise ValueError(f"no group with Id {membership.get('GroupId')!r}")
+                membership.setdefault("Rights", {"RoleName": "users"})
+                if "Id" not in membership:
+                    membership["Id"] = self._next_membership_id
+                    self._next_membership_id += 1
+        if set_name == "Users":
+            if item["Groups"]:
+                item.setdefault("PrimaryGroupId", item["Groups"][0]["GroupId"])
+            item.setdefault("Enabled", True)
+            renamed = bool({"FirstName", "LastName"} & set(changes))
+            if "DisplayName" not in changes and (renamed or "DisplayName" not in item):
+                name = f"{item.get('FirstName') or ''} {item.get('LastName') or ''}".strip()
+                item["DisplayName"] = name
+
+    def _derived(self, name: str, build: Callable[[], Any]) -> Any:
+        """A value computed from the sets, kept until the next change."""
+        version = self._version
+        cached = self._cache.get(name)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        value = build()
+        self._cache[name] = (version, value)
+        return value
+
+    def _groups(self) -> StoredSet:
+        return cast(StoredSet, self.sets["Groups"])
+
+    def _users_by_number(self) -> dict[str, dict[str, Any]]:
+        return self._derived(
+            "users_by_number", lambda: {u["Number"]: u for u in self.sets["Users"].items()}
+        )
+
+    def _membership(self, entry: dict[str, Any], member: dict[str, Any], kind: str) -> dict:
+        group = self._groups().stored(entry.get("GroupId")) or {}
+        role = (entry.get("Rights") or {}).get("RoleName", "users")
+        rights = self._rights.get(role) or _rights(role)
+        if kind == "Parking":
+            member_name = f"Shared Park {member.get('Number')}"
+        else:
+            member_name = member.get("DisplayName") or ""
+        return complete(
+            "Pbx.UserGroup",
+            {
+                "Id": entry.get("Id"),
+                "GroupId": entry.get("GroupId"),
+                "Name": group.get("Name"),
+                "Number": member.get("Number"),
+                "MemberName": member_name,
+                "Type": kind,
+                "CanDelete": not group.get("IsDefault", False),
+                "Rights": rights,
+                "GroupRights": rights,
+            },
+        )
+
+    def _members_by_group(self) -> dict[int, list[dict[str, Any]]]:
+        members: dict[int, list[dict[str, Any]]] = {}
+        for set_name, kind in (("Users", "Extension"), ("Parkings", "Parking")):
+            for item in self.sets[set_name].items():
+                for entry in item.get("Groups", []):
+                    rendered = self._membership(entry, item, kind)
+                    members.setdefault(entry.get("GroupId"), []).append(rendered)
+        return members
+
+    def _queue_member(self, entry: dict[str, Any], type_name: str) -> dict[str, Any]:
+        user = self._users_by_number().get(entry.get("Number"))
+        values = {"Number": entry.get("Number"), "Tags": []}
+        if user is not None:
+            values.update(Id=user["Id"], Name=user.get("DisplayName"))
+        elif entry.get("Id") is not None:  # left behind by a deleted or renumbered user
+            values.update(Id=entry["Id"], Name=entry.get("Name"))
+        if "SkillGroup" in type_info(type_name).props:
+            values["SkillGroup"] = entry.get("SkillGroup", "")
+        return complete(type_name, values)
+
+    def _group_view(self, group: dict[str, Any]) -> dict[str, Any]:
+        members = self._derived("members", self._members_by_group)
+        return {**group, "HasMembers": bool(members.get(group["Id"]))}
+
+    def _peers(self) -> list[dict[str, Any]]:
+        return self._derived("peers", self._build_peers)
+
+    def _build_peers(self) -> list[dict[str, Any]]:
+        peers = []
+        for set_name, kind in _PEER_TYPES.items():
+            for item in self.sets[set_name].items():
+                if set_name == "Users":
+                    name = item.get("DisplayName") or ""
+                elif set_name == "Parkings":
+                    name = f"Shared Park {item['Number']}"
+                else:
+                    name = item.get("Name") or ""
+                member_of = [
+                    complete(
+                        "Pbx.PeerGroup",
+                        {
+                            "GroupID": entry.get("GroupId"),
+                            "IsPrimary": entry.get("GroupId") == item.get("PrimaryGroupId"),
+                            "Name": (self._groups().stored(entry.get("GroupId")) or {}).get("Name"),
+                            "Number": item.get("Number"),
+                            "RoleName": (entry.get("Rights") or {}).get("RoleName"),
+                        },
+                    )
+                    for entry in item.get("Groups", [])
+                ]
+                peers.append(
+                    complete(
+                        "Pbx.Peer",
+                        {
+                            "Id": item["Id"],
+                            "Number": item["Number"],
+                            "Name": name,
+                            "Type": kind,
+                            "Hidden": bool(item.get("HideInPhonebook", False)),
+                            "Tags": list(item.get("Tags", [])),
+                            "MemberOf": member_of,
+                        },
+                    )
+                )
+        if self.config.client_id not in {peer["Number"] for peer in peers}:
+            peers.append(
+                complete(
+                    "Pbx.Peer",
+                    {
+                        "Id": self.route_point_id,
+                        "Number": self.config.client_id,
+                        "Name": "XAPI client",
+                        "Type": "RoutePoint",
+                        "Hidden": True,
+                    },
+                )
+            )
+        peers.sort(key=lambda peer: peer["Id"])
+        return peers
+
+
+def _expand_all(info: TypeInfo, depth: int) -> QueryOptions:
+    """Options expanding every navigation property, `depth` levels down."""
+    if depth == 0:
+        return QueryOptions()
+    expand = {}
+    for name in info.navigation:
+        target = info.props[name].type
+        target = target.element or target if target.kind == "collection" else target
+        expand[name] = _expand_all(type_info(target.name or ""), depth - 1)
+    return QueryOptions(expand=expand)
+
+
+def _check_fields(info: TypeInfo, item: Any) -> None:
+    if not isinstance(item, dict):
+        raise ValueError(f"an item of {info.name} must be a JSON object")
+    unknown = [name for name in item if name not in info.props]
+    if unknown:
+        raise ValueError(f"{info.name} has no properties {', '.join(sorted(unknown))}")
+
+
+def _rights(role: str) -> dict[str, Any]:
+    admin = role in ("system_owners", "system_admins", "group_owners", "group_admins")
+    manager = admin or role == "managers"
+    return complete(
+        "Pbx.Rights",
+        {
+            "RoleName": role,
+            "AllowIVR": manager,
+            "AllowParking": True,
+            "AllowToChangePresence": manager or role == "receptionists",
+            "AllowToManageCompanyBook": manager,
+            "AssignClearOperations": manager,
+            "CanBargeIn": admin,
+            "CanIntercom": True,
+            "CanSeeGroupCalls": manager,
+            "CanSeeGroupMembers": True,
+            "CanSeeGroupRecordings": admin,
+            "PerformOperations": manager or role == "receptionists",
+            "ShowMyCalls": True,
+            "ShowMyPresence": True,
+            "ShowMyPresenceOutside": False,
+        },
+    )
+
+
+def _forwarding_profiles(user_id: int) -> list[dict[str, Any]]:
+    return [
+        complete(
+            "Pbx.ForwardingProfile",
+            {"Id": user_id * 10 + index, "Name": name, "NoAnswerTimeout": 20},
+        )
+        for index, name in enumerate(("Available", "Away", "Out of office", "Custom 1", "Custom 2"))
+    ]
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

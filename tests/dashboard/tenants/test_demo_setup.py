@@ -1,0 +1,36 @@
+import pytest
+from django.core.management import call_command
+
+from dashboard.accounts.models import User
+from dashboard.tenants.models import Membership, Organization
+from integrations.threecx.models import ThreeCXConnection
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_setup_prints_a_working_login_and_connects_the_simulator(client, capsys, settings):
+    settings.THREECX_ALLOW_HTTP = True
+    settings.THREECX_ALLOWED_ADDRESSES = ["127.0.0.1"]
+    call_command(
+        "demo_setup", "--password", "demo-pass-123", "--simulator-url", "http://127.0.0.1:8765"
+    )
+    out = capsys.readouterr().out
+    assert "demo@example.com" in out and "demo-pass-123" in out
+    assert "Demo PBX (simulator) -> http://127.0.0.1:8765" in out
+    response = client.post(
+        "/accounts/login/", {"login": "demo@example.com", "password": "demo-pass-123"}
+    )
+    assert response.status_code == 302
+    connection = ThreeCXConnection.objects.get()
+    assert connection.client_secret_get() == "simulator-secret"
+
+
+def test_running_it_again_changes_only_the_password(capsys, settings):
+    settings.THREECX_ALLOW_HTTP = True
+    settings.THREECX_ALLOWED_ADDRESSES = ["127.0.0.1"]
+    call_command("demo_setup", "--password", "first-pass-123")
+    call_command("demo_setup", "--password", "second-pass-456")
+    assert Organization.objects.count() == 1
+    assert Membership.objects.count() == 1
+    assert ThreeCXConnection.objects.count() == 1
+    assert User.objects.get().check_password("second-pass-456")

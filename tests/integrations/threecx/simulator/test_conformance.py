@@ -1,0 +1,235 @@
+"""Every answer the simulator gives validates against the official spec's response schema.
+
+swagger.yaml is OpenAPI 3.0: `nullable: true` is not JSON Schema, so the schemas are converted
+(type -> [type, "null"], a nullable $ref/allOf -> anyOf [..., null]) and validated with
+jsonschema's Draft 2020-12 validator. JSON Schema allows extra properties, so a second check
+makes sure the simulator invents no property the spec does not declare.
+"""
+
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator
+
+from integrations.threecx.simulator import Fault
+from integrations.threecx.spec import enum_values, load_spec, schema_properties
+
+ENTITY_SETS = [
+    "Users",
+    "Contacts",
+    "Groups",
+    "Queues",
+    "RingGroups",
+    "Receptionists",
+    "Trunks",
+    "Parkings",
+    "Peers",
+]
+ODATA_ANNOTATIONS = ("@odata.context", "@odata.count")
+
+
+def to_json_schema(node: Any) -> Any:
+    """An OpenAPI 3.0 schema as JSON Schema 2020-12."""
+    if isinstance(node, list):
+        return [to_json_schema(item) for item in node]
+    if not isinstance(node, dict):
+        return node
+    converted = {}
+    for key, value in node.items():
+        if key == "nullable":
+            continue
+        if key == "properties":
+            converted[key] = {name: to_json_schema(prop) for name, prop in value.items()}
+        else:
+            converted[key] = to_json_schema(value)
+    if node.get("nullable") is True:
+        if "type" in converted:
+            converted["type"] = [converted["type"], "null"]
+            if "enum" in converted:
+                converted["enum"] = [*converted["enum"], None]
+        else:
+            converted = {"anyOf": [converted, {"type": "null"}]}
+    return converted
+
+
+@cache
+def components() -> dict[str, Any]:
+    return {"schemas": to_json_schema(load_spec()["components"]["schemas"])}
+
+
+@cache
+def validator(path: str, method: str, status: str) -> Draft202012Validator:
+    """The validator for the JSON body of `method path` answering `status` (or "default")."""
+    responses = load_spec()["paths"][path][method]["responses"]
+    response = responses.get(status) or responses["default"]
+    if "$ref" in response:
+        response = load_spec()["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
+    body_schema = to_json_schema(response["content"]["application/json"]["schema"])
+    return Draft202012Validator({**body_schema, "components": components()})
+
+
+def assert_conforms(response, path: str, method: str = "get") -> dict:
+    status = str(response.status_code)
+    body = response.json()
+    errors = sorted(validator(path, method, status).iter_errors(body), key=str)
+    assert not errors, f"{method.upper()} {path} -> {status}: " + "; ".join(
+        f"{'/'.join(map(str, e.absolute_path))}: {e.message}" for e in errors[:5]
+    )
+    return body
+
+
+def assert_declared(value: Any, type_name: str, where: str = "") -> None:
+    """Every property of `value` (recursively) is declared on `type_name` in the spec."""
+    if isinstance(value, list):
+        for item in value:
+            assert_declared(item, type_name, where)
+        return
+    if not isinstance(value, dict):
+        return
+    declared = schema_properties(type_name)
+    for name, item in value.items():
+        if name.startswith("@odata.") or name.endswith("@odata.count"):
+            continue
+        assert name in declared, f"{where}{name} is not a property of {type_name}"
+        target = _target_type(declared[name])
+        if target:
+            assert_declared(item, target, f"{where}{name}/")
+
+
+def _target_type(definition: dict[str, Any]) -> str | None:
+    if definition.get("type") == "array":
+        definition = definition["items"]
+    refs = [definition.get("$ref")] + [part.get("$ref") for part in definition.get("allOf", [])]
+    ref = next((r for r in refs if r), None)
+    if ref is None:
+        return None
+    name = ref.rsplit("/", 1)[-1]
+    return None if "enum" in load_spec()["components"]["schemas"][name] else name
+
+
+def entity_type(set_name: str) -> str:
+    return f"Pbx.{set_name.removesuffix('s')}"
+
+
+def paths() -> dict[str, Any]:
+    return load_spec()["paths"]
+
+
+class TestEntitySets:
+    @pytest.mark.parametrize("set_name", ENTITY_SETS)
+    def test_the_collection_matches_its_schema(self, xapi, set_name):
+        body = assert_conforms(xapi.get(f"/{set_name}", params={"$count": "true"}), f"/{set_name}")
+        assert body["value"], f"{set_name} is empty"
+        assert_declared(body["value"], entity_type(set_name))
+
+    @pytest.mark.parametrize("set_name", ENTITY_SETS)
+    def test_the_fully_expanded_collection_matches_its_schema(self, xapi, set_name):
+        response = xapi.get(f"/{set_name}", params={"$expand": "*"})
+        body = assert_conforms(response, f"/{set_name}")
+        assert_declared(body["value"], entity_type(set_name))
+
+    def test_users_with_nested_expansions_match_their_schema(self, xapi):
+        response = xapi.get(
+            "/Users", params={"$expand": "Groups($expand=Rights,GroupRights),Phones"}
+        )
+        body = assert_conforms(response, "/Users")
+        assert body["value"][0]["Groups"][0]["Rights"]["RoleName"]
+        assert_declared(body["value"], "Pbx.User")
+
+    @pytest.mark.parametrize(
+        "set_name", [name for name in ENTITY_SETS if f"/{name}({{Id}})" in paths()]
+    )
+    def test_every_entity_by_key_matches_its_schema(self, xapi, set_name):
+        items = xapi.get(f"/{set_name}", params={"$select": "Id", "$top": 40}).json()["value"]
+        for item in items:
+            body = assert_conforms(xapi.get(f"/{set_name}({item['Id']})"), f"/{set_name}({{Id}})")
+            assert_declared(body, entity_type(set_name))
+
+    @pytest.mark.parametrize(
+        "set_name", [name for name in ENTITY_SETS if f"/{name}(Number={{Number}})" in paths()]
+    )
+    def test_entities_by_number_match_their_schema(self, xapi, set_name):
+        for item in xapi.get(f"/{set_name}", params={"$select": "Number"}).json()["value"][:10]:
+            number = item["Number"].replace("'", "''")
+            response = xapi.get(f"/{set_name}(Number='{number}')")
+            assert_conforms(response, f"/{set_name}(Number={{Number}})")
+
+    @pytest.mark.parametrize(
+        "template",
+        sorted(
+            path
+            for path in paths()
+            if re.fullmatch(r"/(\w+)\(\{Id\}\)/\w+", path)
+            and path.split("(")[0].lstrip("/") in ENTITY_SETS
+        ),
+    )
+    def test_nested_collections_match_their_schema(self, xapi, template):
+        set_name, nav = template.lstrip("/").split("({Id})/")
+        for item in xapi.get(f"/{set_name}", params={"$select": "Id"}).json()["value"]:
+            body = assert_conforms(xapi.get(f"/{set_name}({item['Id']})/{nav}"), template)
+            element = _target_type(schema_properties(entity_type(set_name))[nav])
+            assert_declared(body["value"], element)
+
+
+class TestSingletonsAndActions:
+    def test_system_status_matches_its_schema(self, xapi):
+        body = assert_conforms(xapi.get("/SystemStatus"), "/SystemStatus")
+        assert_declared(body, "Pbx.SystemStatus")
+
+    def test_defs_matches_its_schema(self, xapi):
+        assert_conforms(xapi.get("/Defs", params={"$select": "Id"}), "/Defs")
+        assert_conforms(xapi.get("/Defs", params={"$expand": "*"}), "/Defs")
+
+    @pytest.mark.parametrize("filesystem", enum_values("Pbx.FileSystemType"))
+    def test_every_folder_of_every_filesystem_matches_the_schema(self, xapi, filesystem):
+        pending, seen = [None], 0
+        while pending:
+            path = pending.pop()
+            response = xapi.post(
+                "/GetDirectoryInfo", json={"parameters": {"Filesystem": filesystem, "Path": path}}
+            )
+            body = assert_conforms(response, "/GetDirectoryInfo", "post")
+            assert_declared(body, "Pbx.SystemDirectory")
+            pending += body["Dirs"]
+            seen += 1
+        assert seen > 3
+
+
+class TestErrorsAndWrites:
+    @pytest.mark.parametrize(
+        ("method", "path", "template", "kwargs"),
+        [
+            ("get", "/Users?$filter=Nope eq 1", "/Users", {}),
+            ("get", "/Users?$top=x", "/Users", {}),
+            ("get", "/Users(999999)", "/Users({Id})", {}),
+            ("get", "/Groups(999999)/Members", "/Groups({Id})/Members", {}),
+            ("get", "/NoSuchSet", "/Users", {}),
+            ("post", "/GetDirectoryInfo", "/GetDirectoryInfo", {"json": {"parameters": {}}}),
+            ("post", "/GetDirectoryInfo", "/GetDirectoryInfo", {"data": b"nope"}),
+            (
+                "post",
+                "/GetDirectoryInfo",
+                "/GetDirectoryInfo",
+                {"json": {"parameters": {"Filesystem": "Local", "Path": "/nope"}}},
+            ),
+            ("post", "/Users", "/Users", {"json": {"Number": "100"}}),
+        ],
+    )
+    def test_error_bodies_match_the_odata_error_schema(self, xapi, method, path, template, kwargs):
+        response = xapi.request(method, path, **kwargs)
+        assert response.status_code >= 400
+        assert_conforms(response, template, method)
+
+    def test_injected_failures_carry_schema_errors_too(self, xapi, simulator):
+        simulator.simulator.faults.add(
+            Fault(match="Users", kind="status", status=429, retry_after=1)
+        )
+        assert_conforms(xapi.get("/Users"), "/Users")
+
+    def test_a_created_entity_matches_the_schema(self, xapi):
+        response = xapi.post("/Users", json={"FirstName": "Ünïcödé", "LastName": "Ñame"})
+        assert response.status_code == 201
+        body = assert_conforms(response, "/Users", "post")
+        assert_declared(body, "Pbx.User")
