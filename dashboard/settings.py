@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "dashboard.accounts",
     "dashboard.tenants",
+    "dashboard.directory",
     "integrations.threecx",
 ]
 
@@ -141,6 +142,9 @@ CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_BEAT_SCHEDULE = {
+    "directory-mark-stale-runs": {"task": "directory.mark_stale_runs", "schedule": 300.0},
+}
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
 # --- Authentication (django-allauth) ------------------------------------------------------
@@ -252,6 +256,10 @@ LOGGING = {
 # --- Product settings --------------------------------------------------------------------------
 
 INVITATION_VALID_DAYS = env_int("DASHBOARD_INVITATION_VALID_DAYS", 7, minimum=1)
+#: A running sync whose worker has not reported for this long is taken for dead.
+DIRECTORY_SYNC_STALE_AFTER = env_int("DIRECTORY_SYNC_STALE_AFTER", 15 * 60, minimum=10)
+#: Automatic retry runs after a transient failure, and the wait before each (seconds).
+DIRECTORY_SYNC_RETRY_DELAYS = [60, 300, 900]
 
 # --- 3CX connections ---------------------------------------------------------------------------
 

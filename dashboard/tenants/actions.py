@@ -9,4 +9,6 @@ ACTION_LABELS: dict[str, str] = {
     "member.joined": "Joined",
     "member.role_changed": "Changed a member's role",
     "member.removed": "Removed a member",
+    "directory.sync_started": "Started a directory sync",
+    "directory.sync_cancelled": "Cancelled a directory sync",
 }

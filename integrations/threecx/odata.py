@@ -71,6 +71,11 @@ class PagedCollection:
     _started: bool = field(default=False, repr=False)
 
     def __iter__(self) -> Iterator[dict[str, Any]]:
+        for page in self.pages():
+            yield from page
+
+    def pages(self) -> Iterator[list[dict[str, Any]]]:
+        """The items page by page, for callers that write a page at a time."""
         if self._started:
             raise RuntimeError("A PagedCollection can be iterated once.")
         self._started = True
@@ -87,7 +92,7 @@ class PagedCollection:
             self.pages_read += 1
             if self.on_page is not None:
                 self.on_page(self, items)
-            yield from items
+            yield items
             if len(items) < self.page_size:
                 return
             skip += len(items)
