@@ -2,8 +2,8 @@ import pytest
 
 from integrations.threecx.models import ThreeCXConnection
 from integrations.threecx.services import connection_save
-from tests.integrations.threecx.conftest import make_simulator, simulator  # noqa: F401 - fixtures
 from tests.integrations.threecx.clients import CLIENT_ID, CLIENT_SECRET
+from tests.integrations.threecx.conftest import make_simulator, simulator  # noqa: F401 - fixtures
 
 
 @pytest.fixture(autouse=True)
