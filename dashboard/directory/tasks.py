@@ -37,11 +37,3 @@ def directory_sync_scheduled(connection_id: str) -> None:
 @shared_task(name="directory.mark_stale_runs", ignore_result=True)
 def directory_mark_stale_runs() -> int:
     return sync_runs_mark_stale()
-
-
-__all__ = [
-    "DirectoryState",
-    "directory_mark_stale_runs",
-    "directory_sync",
-    "directory_sync_scheduled",
-]
