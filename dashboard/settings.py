@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "dashboard.accounts",
     "dashboard.tenants",
     "dashboard.directory",
+    "dashboard.connections",
     "integrations.threecx",
 ]
 

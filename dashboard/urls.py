@@ -3,6 +3,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("", include("dashboard.tenants.urls")),
+    path("orgs/<uuid:org_id>/connections/", include("dashboard.connections.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,9 @@ ACTION_LABELS: dict[str, str] = {
     "member.joined": "Joined",
     "member.role_changed": "Changed a member's role",
     "member.removed": "Removed a member",
+    "connection.created": "Added a 3CX connection",
+    "connection.updated": "Changed a 3CX connection",
+    "connection.deleted": "Deleted a 3CX connection",
     "directory.sync_started": "Started a directory sync",
     "directory.sync_cancelled": "Cancelled a directory sync",
 }

@@ -8,6 +8,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from dashboard.connections.selectors import connection_cards
 from dashboard.tenants import selectors, services
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
 from dashboard.tenants.filters import ActivityFilter
@@ -63,7 +64,11 @@ def organization_home(request: HttpRequest, access: OrganizationAccess) -> HttpR
     return render(
         request,
         "tenants/organization_home.html",
-        {"organization": access.organization, "member_count": member_count},
+        {
+            "organization": access.organization,
+            "member_count": member_count,
+            "cards": connection_cards(organization=access.organization),
+        },
     )
 
 

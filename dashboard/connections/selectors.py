@@ -1,0 +1,85 @@
+"""What the connection pages read."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from dashboard.directory.models import DirectoryState, SyncRun
+from integrations.threecx.models import ThreeCXConnection
+
+CHART_RUNS = 20
+
+
+@dataclass
+class ConnectionCard:
+    connection: ThreeCXConnection
+    state: DirectoryState | None
+    active_run: SyncRun | None
+    last_run: SyncRun | None
+    #: (finished_at, total entries) for the last successful runs, oldest first.
+    history: list[tuple[datetime, int]]
+
+    @property
+    def health(self) -> str:
+        if not self.connection.enabled:
+            return "disabled"
+        if self.connection.last_error:
+            return "error"
+        if self.state is None or self.state.last_success_at is None:
+            return "new"
+        return "ok"
+
+
+def connection_list(*, organization) -> QuerySet[ThreeCXConnection]:
+    return ThreeCXConnection.objects.filter(organization=organization).select_related(
+        "directory_state"
+    )
+
+
+def connection_cards(*, organization) -> list[ConnectionCard]:
+    connections = list(connection_list(organization=organization))
+    runs = SyncRun.objects.filter(connection__in=connections).order_by("-created_at")
+    active = {r.connection_id: r for r in runs.filter(status__in=SyncRun.ACTIVE)}
+    last = {}
+    for run in runs.exclude(status__in=SyncRun.ACTIVE)[: 5 * len(connections) or 1]:
+        last.setdefault(run.connection_id, run)
+    return [
+        ConnectionCard(
+            connection=c,
+            state=getattr(c, "directory_state", None),
+            active_run=active.get(c.pk),
+            last_run=last.get(c.pk),
+            history=count_history(c),
+        )
+        for c in connections
+    ]
+
+
+def count_history(connection: ThreeCXConnection) -> list[tuple[datetime, int]]:
+    """Total entries after each recent successful sync, rebuilt backwards from today's count."""
+    state = getattr(connection, "directory_state", None)
+    if state is None or not state.counts:
+        return []
+    total = sum(state.counts.values())
+    points = []
+    succeeded = SyncRun.objects.filter(
+        connection=connection, status=SyncRun.Status.SUCCEEDED
+    ).order_by("-finished_at")[:CHART_RUNS]
+    for run in succeeded.values("finished_at", "added", "removed"):
+        points.append((run["finished_at"], total))
+        total -= run["added"] - run["removed"]
+    return list(reversed(points))
+
+
+def sparkline(points: list[int], *, width: int = 160, height: int = 36) -> str:
+    """SVG polyline coordinates for a small server-rendered chart."""
+    if len(points) < 2:
+        return ""
+    low, high = min(points), max(points)
+    span = (high - low) or 1
+    step = width / (len(points) - 1)
+    return " ".join(
+        f"{i * step:.1f},{height - 2 - (p - low) / span * (height - 4):.1f}"
+        for i, p in enumerate(points)
+    )
