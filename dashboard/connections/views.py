@@ -9,6 +9,7 @@ from django_htmx.http import HttpResponseStopPolling
 from dashboard.connections import selectors, services
 from dashboard.connections.forms import ConnectionForm
 from dashboard.connections.models import ConnectionCheck
+from dashboard.connections.templatetags.connections_extras import kind_label
 from dashboard.directory.models import EntryKind, SyncRun
 from dashboard.directory.services import sync_run_cancel, sync_run_request
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
@@ -195,6 +196,8 @@ def sync_run_progress(
     response = _progress_fragment(request, access, run)
     if not run.is_active and request.htmx:
         response.status_code = HttpResponseStopPolling.status_code
+        # The rest of the page (counts, recent syncs) reloads itself on this event.
+        response["HX-Trigger"] = "syncFinished"
     return response
 
 
@@ -215,7 +218,6 @@ def sync_run_cancel_view(
 
 
 def _progress_fragment(request, access, run: SyncRun) -> HttpResponse:
-    labels = dict(EntryKind.choices)
     rows = []
     for kind, progress in (run.progress or {}).items():
         total = progress.get("total")
@@ -223,7 +225,7 @@ def _progress_fragment(request, access, run: SyncRun) -> HttpResponse:
         percent = 100 if progress.get("done") else (min(99, fetched * 100 // total) if total else 0)
         rows.append(
             {
-                "label": labels.get(kind, kind),
+                "label": kind_label(kind),
                 "fetched": fetched,
                 "total": total,
                 "percent": percent,

@@ -1,4 +1,7 @@
+from datetime import date
+
 from django import template
+from django.utils.dateparse import parse_date, parse_datetime
 
 from dashboard.connections.selectors import sparkline
 from dashboard.directory.models import EntryKind
@@ -31,3 +34,18 @@ def sparkline_points(history) -> str:
 def get_item(mapping, key):
     """`mapping|get_item:key` for dict keys that are not valid template identifiers."""
     return mapping.get(key) if hasattr(mapping, "get") else None
+
+
+@register.filter
+def check_value(value):
+    """A SystemStatus value as people read it: dates as dates, booleans as yes/no."""
+    if isinstance(value, bool):
+        return "Yes" if value else "No"
+    if isinstance(value, str) and len(value) >= 10 and value[4:5] == "-" and value[7:8] == "-":
+        parsed = parse_datetime(value) or parse_date(value[:10])
+        if parsed is not None:
+            day = parsed.date() if hasattr(parsed, "date") else parsed
+            days = (day - date.today()).days
+            when = f"in {days} days" if days >= 0 else f"{-days} days ago"
+            return f"{day:%d %b %Y} ({when})"
+    return value

@@ -164,6 +164,7 @@ class TestTestConnection:
         assert "Connected." in finished.text
         assert simulator.simulator.config.fqdn in finished.text
         assert "Licence expires" in finished.text
+        assert "days)" in finished.text  # the expiry date is shown with how far away it is
 
     def test_a_failed_test_says_what_to_do(
         self, client_for, organization, admin, simulator, connection_to
@@ -198,6 +199,7 @@ class TestSyncButtons:
         sync_run_execute(run_id=run.pk)
         done = client.get(progress_url, headers=HTMX)
         assert done.status_code == 286
+        assert done["HX-Trigger"] == "syncFinished"  # the counts and run list reload
         assert 'value="100"' in done.text
         assert "Done:" in done.text
 
