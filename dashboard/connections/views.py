@@ -4,6 +4,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.connections import selectors, services
@@ -130,6 +131,7 @@ def connection_delete(
     )
 
 
+@vary_on_headers("HX-Request")
 @organization_view(Role.ADMIN)
 @require_POST
 def connection_test(
@@ -145,6 +147,7 @@ def connection_test(
     return _check_fragment(request, access, check)
 
 
+@vary_on_headers("HX-Request")
 @organization_view()
 @require_GET
 def connection_check_status(
@@ -168,6 +171,7 @@ def _check_fragment(request, access, check: ConnectionCheck) -> HttpResponse:
     return response
 
 
+@vary_on_headers("HX-Request")
 @organization_view(Role.ADMIN)
 @require_POST
 def connection_sync(
@@ -186,6 +190,7 @@ def connection_sync(
     return _progress_fragment(request, access, run)
 
 
+@vary_on_headers("HX-Request")
 @organization_view()
 @require_GET
 def sync_run_progress(
@@ -201,6 +206,7 @@ def sync_run_progress(
     return response
 
 
+@vary_on_headers("HX-Request")
 @organization_view(Role.ADMIN)
 @require_POST
 def sync_run_cancel_view(

@@ -7,6 +7,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.vary import vary_on_headers
 
 from dashboard.connections.selectors import connection_cards
 from dashboard.tenants import selectors, services
@@ -126,6 +127,7 @@ def member_list(request: HttpRequest, access: OrganizationAccess) -> HttpRespons
     return render(request, "tenants/member_list.html", context)
 
 
+@vary_on_headers("HX-Request")
 @organization_view()
 @require_POST
 def member_role_change(
@@ -208,6 +210,7 @@ def invitation_revoke(
     return redirect("member_list", org_id=access.organization.pk)
 
 
+@vary_on_headers("HX-Request")
 @organization_view(Role.ADMIN)
 def activity_list(request: HttpRequest, access: OrganizationAccess) -> HttpResponse:
     activity_filter = ActivityFilter(
@@ -224,7 +227,6 @@ def activity_list(request: HttpRequest, access: OrganizationAccess) -> HttpRespo
             "page": page,
         },
     )
-    response["Vary"] = "HX-Request"
     return response
 
 

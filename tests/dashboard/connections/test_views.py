@@ -229,3 +229,13 @@ class TestSyncButtons:
         assert "Authentication failed" in page.text
         assert "Scheduled syncs are paused" in page.text
         assert "Sync now" not in page.text  # viewers change nothing
+
+
+def test_urls_that_answer_htmx_and_plain_requests_vary_on_hx_request(
+    client_for, organization, admin, simulator, connection_to
+):
+    connection = connection_to(simulator)
+    response = client_for(admin).post(
+        reverse("connection_sync", args=[organization.pk, connection.pk])
+    )
+    assert "HX-Request" in response["Vary"]
