@@ -49,6 +49,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    "django.contrib.postgres",
     "allauth",
     "allauth.account",
     "allauth.socialaccount",
@@ -61,6 +62,7 @@ INSTALLED_APPS = [
     "dashboard.tenants",
     "dashboard.directory",
     "dashboard.connections",
+    "dashboard.storage",
     "integrations.threecx",
 ]
 

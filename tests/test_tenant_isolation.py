@@ -11,7 +11,8 @@ import pytest
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
 from dashboard.connections.models import ConnectionCheck
-from dashboard.directory.models import SyncRun
+from dashboard.directory.models import DirectoryEntry, DirectoryState, EntryKind, SyncRun
+from dashboard.storage.models import StorageBrowse
 from dashboard.tenants.models import Membership, Organization, Role
 from integrations.threecx.models import ThreeCXConnection
 from tests.factories import InvitationFactory, MembershipFactory, OrganizationFactory, UserFactory
@@ -66,6 +67,15 @@ OBJECT_FOR_PARAMETER: dict[str, Callable[[World, str], object]] = {
             status=SyncRun.Status.SUCCEEDED,
         ).pk
     ),
+    "kind": lambda world, key: "users",
+    "external_id": lambda world, key: user_entry_in(world.organization(key)).external_id,
+    "browse_id": lambda world, key: (
+        StorageBrowse.objects.create(
+            organization=world.organization(key),
+            connection=connection_in(world.organization(key)),
+            filesystem="Local",
+        ).pk
+    ),
 }
 
 
@@ -82,6 +92,27 @@ def connection_in(organization: Organization) -> ThreeCXConnection:
         connection.client_secret_set("not-a-real-secret")
         connection.save()
     return connection
+
+
+#: Parameters that are values rather than objects of an organisation: a URL taking only these
+#: besides org_id has no object another organisation could own.
+VALUE_PARAMETERS = frozenset({"kind"})
+
+
+def user_entry_in(organization: Organization) -> DirectoryEntry:
+    """A directory user, visible in the organisation's connection."""
+    connection = connection_in(organization)
+    DirectoryState.objects.update_or_create(connection=connection, defaults={"generation": 1})
+    return DirectoryEntry.objects.create(
+        organization=organization,
+        connection=connection,
+        kind=EntryKind.USER,
+        external_id=7,
+        generation_added=1,
+        number="100",
+        name="Ada Lovelace",
+        content_hash="0",
+    )
 
 
 @dataclass(frozen=True)
@@ -124,7 +155,9 @@ def _walk(patterns, parameters: tuple[str, ...] = ()) -> Iterator[Route]:
 
 ROUTES = product_routes()
 TENANT_ROUTES = [r for r in ROUTES if r.is_tenant_route]
-TENANT_OBJECT_ROUTES = [r for r in TENANT_ROUTES if len(r.parameters) > 1]
+TENANT_OBJECT_ROUTES = [
+    r for r in TENANT_ROUTES if set(r.parameters) - {"org_id", *VALUE_PARAMETERS}
+]
 
 
 def test_the_walk_finds_the_product_urls():

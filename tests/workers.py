@@ -1,6 +1,7 @@
 """A real Celery worker process for end-to-end tests, on the test database and broker."""
 
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -24,8 +25,14 @@ def _test_database_url() -> str:
 
 
 @contextmanager
-def celery_worker(*, concurrency: int = 1, ready_timeout: float = 60) -> Iterator[subprocess.Popen]:
-    """Start `celery worker` on this run's queue and the test database; stop it afterwards."""
+def celery_worker(
+    *, concurrency: int = 1, ready_timeout: float = 60, own_process_group: bool = False
+) -> Iterator[subprocess.Popen]:
+    """Start `celery worker` on this run's queue and the test database; stop it afterwards.
+
+    The worker's environment is this process's (set variables with monkeypatch.setenv before
+    starting it). With `own_process_group`, `worker_kill` can kill it with all its children.
+    """
     env = {
         **os.environ,
         "DATABASE_URL": _test_database_url(),
@@ -56,6 +63,7 @@ def celery_worker(*, concurrency: int = 1, ready_timeout: float = 60) -> Iterato
         env=env,
         stdout=log_path.open("w"),
         stderr=subprocess.STDOUT,
+        start_new_session=own_process_group,
     )
     try:
         deadline = time.monotonic() + ready_timeout
@@ -71,3 +79,10 @@ def celery_worker(*, concurrency: int = 1, ready_timeout: float = 60) -> Iterato
         except subprocess.TimeoutExpired:
             process.kill()
         log_path.unlink(missing_ok=True)
+
+
+def worker_kill(process: subprocess.Popen) -> None:
+    """SIGKILL a worker started with `own_process_group` and all its pool processes, as the
+    OOM killer or a lost machine would: no cleanup, no acknowledgement, nothing."""
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)

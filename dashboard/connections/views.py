@@ -53,7 +53,7 @@ def connection_edit(
 
 
 def _connection_form(request, access, connection: ThreeCXConnection) -> HttpResponse:
-    state = getattr(connection, "directory_state", None) if connection.pk else None
+    state = None if connection._state.adding else getattr(connection, "directory_state", None)
     form = ConnectionForm(
         request.POST or None,
         instance=connection,
@@ -79,7 +79,13 @@ def _connection_form(request, access, connection: ThreeCXConnection) -> HttpResp
     return render(
         request,
         "connections/connection_form.html",
-        {"organization": access.organization, "form": form, "connection": connection},
+        {
+            "organization": access.organization,
+            "form": form,
+            "connection": connection,
+            # UUID keys exist before saving, so ask Django whether the row is new.
+            "creating": connection._state.adding,
+        },
     )
 
 

@@ -1,15 +1,19 @@
 """Starting, cancelling and scheduling directory syncs."""
 
 import json
+import logging
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
+from kombu.exceptions import OperationalError
 
 from dashboard.directory.models import DirectoryState, SyncInterval, SyncRun
 from dashboard.directory.sync import sync_runs_mark_stale
 from dashboard.tenants.activity import activity_record
+
+logger = logging.getLogger(__name__)
 
 INTERVAL_HOURS = {SyncInterval.HOURLY: 1, SyncInterval.EVERY_6_HOURS: 6, SyncInterval.DAILY: 24}
 
@@ -22,10 +26,12 @@ def sync_run_request(
     attempt: int = 1,
     countdown: float = 0,
     request=None,
+    enqueue: bool = True,
 ) -> tuple[SyncRun, bool]:
     """Queue a sync, or return the one already queued or running for this connection.
 
-    Returns (run, created). The task is sent only once the transaction commits.
+    Returns (run, created). The task is sent only once the transaction commits; with
+    `enqueue=False` none is sent and the caller runs the sync itself (sync_run_execute).
     """
     sync_runs_mark_stale()
     active = SyncRun.objects.filter(connection=connection, status__in=SyncRun.ACTIVE).first()
@@ -51,11 +57,8 @@ def sync_run_request(
             details={"run": str(run.pk)},
             request=request,
         )
-    from dashboard.directory.tasks import directory_sync
-
-    transaction.on_commit(
-        lambda: directory_sync.apply_async(args=[str(run.pk)], countdown=countdown or None)
-    )
+    if enqueue:
+        transaction.on_commit(lambda: _task_send(run, countdown=countdown))
     return run, True
 
 
@@ -119,3 +122,21 @@ def sync_schedule_update(*, connection, interval: str) -> DirectoryState:
         },
     )
     return state
+
+
+def _task_send(run: SyncRun, *, countdown: float) -> None:
+    """Hand the run to a worker. A run the broker would not take is failed, not left queued:
+    a queued run never starts nor goes stale, and would block every later sync."""
+    from dashboard.directory.tasks import directory_sync
+
+    try:
+        directory_sync.apply_async(args=[str(run.pk)], countdown=countdown or None)
+    except OperationalError:
+        logger.exception("Could not queue directory sync %s", run.pk)
+        SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
+            status=SyncRun.Status.FAILED,
+            finished_at=timezone.now(),
+            error="The sync could not be handed to a worker: the task broker did not answer. "
+            "Try again in a moment; if this keeps happening, check that Redis is running.",
+            error_permanent=False,
+        )

@@ -8,6 +8,7 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Any
 
 from dashboard.directory.models import DirectoryRelation, EntryKind
@@ -195,12 +196,37 @@ SOURCES: tuple[Source, ...] = (
 
 def without_secrets(entity_set: str, item: dict[str, Any]) -> dict[str, Any]:
     """The item minus any field the spec marks secret (defence in depth: none is requested)."""
-    schema_name = spec.entity_schema_name(entity_set)
-    secrets = spec.secret_fields(schema_name) if schema_name else frozenset()
+    known_clean = _CLEAN_KEYS.get(entity_set)
+    if known_clean is not None and item.keys() <= known_clean:
+        return dict(item)  # the common case: every field already checked once
+    secrets = _secret_fields(entity_set)
     clean = {k: v for k, v in item.items() if k not in secrets and not k.startswith("@odata.")}
+    _CLEAN_KEYS[entity_set] = (known_clean or frozenset()) | clean.keys()
     return clean
 
 
 def content_hash(data: dict[str, Any]) -> str:
-    canonical = json.dumps(data, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
-    return hashlib.sha1(canonical.encode(), usedforsecurity=False).hexdigest()
+    return canonical_json_hash(canonical_json(data))
+
+
+def canonical_json(data: dict[str, Any]) -> str:
+    """The item as compact JSON with sorted keys: the text `content_hash` hashes."""
+    return _CANONICAL_JSON.encode(data)
+
+
+def canonical_json_hash(text: str) -> str:
+    """`content_hash` of an item whose `canonical_json` is `text`."""
+    return hashlib.sha1(text.encode(), usedforsecurity=False).hexdigest()
+
+
+#: json.dumps(sort_keys=True, ensure_ascii=False, separators=(",", ":")) without building an
+#: encoder for every item: the same text, so stored hashes stay valid.
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+#: Per entity set, the field names seen so far that are neither secret nor OData annotations.
+_CLEAN_KEYS: dict[str, frozenset[str]] = {}
+
+
+@cache
+def _secret_fields(entity_set: str) -> frozenset[str]:
+    schema_name = spec.entity_schema_name(entity_set)
+    return spec.secret_fields(schema_name) if schema_name else frozenset()

@@ -11,4 +11,16 @@ def organizations(request: HttpRequest) -> dict:
     return {
         "switcher_organizations": organizations_for_user(user=user).only("id", "name")[:50],
         "access": getattr(request, "access", None),
+        "nav_section": _nav_section(request),
     }
+
+
+def _nav_section(request: HttpRequest) -> str:
+    """Which organisation tab the page belongs to, from the app that serves it."""
+    match = getattr(request, "resolver_match", None)
+    module = getattr(getattr(match, "func", None), "__module__", "")
+    if module.startswith(("dashboard.connections", "dashboard.storage")):
+        return "connections"
+    if module.startswith("dashboard.directory"):
+        return "directory"
+    return ""

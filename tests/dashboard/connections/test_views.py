@@ -239,3 +239,9 @@ def test_urls_that_answer_htmx_and_plain_requests_vary_on_hx_request(
         reverse("connection_sync", args=[organization.pk, connection.pk])
     )
     assert "HX-Request" in response["Vary"]
+
+
+def test_the_add_page_says_add_not_edit(client_for, organization, admin):
+    page = client_for(admin).get(reverse("connection_create", args=[organization.pk]))
+    assert "Add a 3CX connection" in page.text
+    assert "Save changes" not in page.text

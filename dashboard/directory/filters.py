@@ -1,0 +1,548 @@
+"""What each directory tab shows and how it is searched, filtered, sorted and exported.
+
+`LISTINGS` maps the URL's kind ("users", "ring-groups"...) to a `Listing`: the entry kind, a
+FilterSet (search, filters that fit the kind, sort), the table's columns and the CSV columns.
+Every value arrives in the query string, so a listing's whole state is its URL.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import django_filters
+from django import forms
+from django.db.models import QuerySet
+
+from dashboard.directory import selectors
+from dashboard.directory.models import DirectoryEntry, EntryKind, SyncChange
+from dashboard.tenants.models import Organization
+from integrations.threecx.models import ThreeCXConnection
+
+PAGE_SIZES = (10, 25, 50, 100)
+DEFAULT_PAGE_SIZE = 50
+YES_NO = [("yes", "Yes"), ("no", "No")]
+
+
+class YesNoFilter(django_filters.ChoiceFilter):
+    """Any / Yes / No, refusing anything else with a message saying what is accepted."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("choices", YES_NO)
+        kwargs.setdefault("empty_label", "Any")
+        kwargs.setdefault(
+            "error_messages",
+            {"invalid_choice": "“%(value)s” is not an option here: choose Any, Yes or No."},
+        )
+        super().__init__(*args, **kwargs)
+
+    def filter(self, qs: QuerySet, value: str) -> QuerySet:
+        if value not in ("yes", "no"):
+            return qs
+        return qs.filter(**{self.field_name: value == "yes"})
+
+
+def _choice_filter(label: str, empty_label: str, **kwargs: Any) -> django_filters.ChoiceFilter:
+    return django_filters.ChoiceFilter(
+        label=label,
+        empty_label=empty_label,
+        choices=[],
+        error_messages={
+            "invalid_choice": "“%(value)s” is not in this list any more: pick one from it."
+        },
+        **kwargs,
+    )
+
+
+class DescribedErrorsMixin:
+    """Ties each field to the element that shows its errors (id_<name>_errors)."""
+
+    @property
+    def form(self) -> forms.Form:
+        if not hasattr(self, "_form"):
+            form = super().form
+            for name, form_field in form.fields.items():
+                form_field.widget.attrs.setdefault("aria-describedby", f"id_{name}_errors")
+        return self._form
+
+    @property
+    def is_filtered(self) -> bool:
+        """Whether a valid value narrows the list (the sort order does not; a bad value is
+        ignored, with its message)."""
+        self.form.is_valid()
+        return any(v not in (None, "") for k, v in self.form.cleaned_data.items() if k != "sort")
+
+
+def _search_input() -> forms.TextInput:
+    return forms.TextInput(attrs={"type": "search", "autocomplete": "off"})
+
+
+class EntryFilter(DescribedErrorsMixin, django_filters.FilterSet):
+    """Search, the connection (across an organisation) and the sort order, for every kind."""
+
+    q = django_filters.CharFilter(
+        label="Search",
+        method="search",
+        widget=_search_input(),
+    )
+    connection = _choice_filter("Connection", "All connections", field_name="connection_id")
+    sort = django_filters.ChoiceFilter(
+        method="sort_by",
+        widget=forms.HiddenInput,
+        error_messages={"invalid_choice": "“%(value)s” is not a column this list can sort by."},
+    )
+
+    #: Sort keys ("number", "-name"...) and the fields each orders by; pk breaks ties.
+    sorts: ClassVar[dict[str, tuple[str, ...]]] = {"name": ("name",), "number": ("number",)}
+    default_sort: ClassVar[str] = "name"
+    search_hint: ClassVar[str] = "Name, number or email"
+    #: Filters matching text anywhere in a value (see EntryPaginator.search_first).
+    text_fields: ClassVar[tuple[str, ...]] = ("q",)
+
+    class Meta:
+        model = DirectoryEntry
+        fields: ClassVar[list[str]] = []
+
+    def __init__(
+        self,
+        data: Any = None,
+        queryset: QuerySet[DirectoryEntry] | None = None,
+        *,
+        organization: Organization,
+        connections: list[ThreeCXConnection],
+        connection: ThreeCXConnection | None = None,
+    ) -> None:
+        super().__init__(data, queryset=queryset)
+        self.organization = organization
+        self.scope = [connection] if connection is not None else connections
+        if connection is not None or len(connections) < 2:
+            del self.filters["connection"]
+        else:
+            self.filters["connection"].extra["choices"] = [(str(c.pk), c.name) for c in connections]
+        self.filters["sort"].extra["choices"] = [
+            (f"{sign}{key}", key) for key in self.sorts for sign in ("", "-")
+        ]
+        self.filters["q"].field.widget.attrs["placeholder"] = self.search_hint
+
+    @property
+    def qs(self) -> QuerySet[DirectoryEntry]:
+        if not hasattr(self, "_qs"):
+            queryset = super().qs
+            if not self.form.cleaned_data.get("sort"):
+                queryset = self.sort_by(queryset, "sort", self.default_sort)
+            self._qs = queryset
+        return self._qs
+
+    @property
+    def sort_key(self) -> str:
+        """The sort in force: the one asked for if valid, else the kind's default."""
+        self.form.is_valid()
+        return self.form.cleaned_data.get("sort") or self.default_sort
+
+    @property
+    def sort_param(self) -> str:
+        """The sort given in the URL, if valid: what links and the form carry on."""
+        self.form.is_valid()
+        return self.form.cleaned_data.get("sort") or ""
+
+    @property
+    def searches_text(self) -> bool:
+        """Whether a valid free-text condition (matched by a trigram index) is in force."""
+        self.form.is_valid()
+        return any((self.form.cleaned_data.get(name) or "").strip() for name in self.text_fields)
+
+    def search(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return selectors.entry_search(queryset, value)
+
+    def sort_by(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        fields = self.sorts[value.removeprefix("-")]
+        if value.startswith("-"):
+            fields = tuple(f"-{f}" for f in fields)
+        return queryset.order_by(*fields, "-pk" if value.startswith("-") else "pk")
+
+    def values_of(self, kind: str, field_name: str) -> list[tuple[str, str]]:
+        values = selectors.entry_values(
+            organization=self.organization, kind=kind, field_name=field_name, connections=self.scope
+        )
+        return [(v, v) for v in values]
+
+
+class UserFilter(EntryFilter):
+    department = _choice_filter("Department", "Any department", method="in_department")
+    enabled = YesNoFilter(label="Enabled")
+    registered = YesNoFilter(label="Phone registered", field_name="is_registered")
+    has_email = YesNoFilter(label="Has email", method="with_email")
+    require_2fa = YesNoFilter(label="2FA required", field_name="require_2fa")
+    admin = YesNoFilter(label="Administrator", field_name="is_admin")
+
+    sorts: ClassVar = {
+        "number": ("number",),
+        "name": ("name",),
+        "email": ("email",),
+        "department": ("department",),
+    }
+    default_sort = "number"
+    search_hint = "Name, extension, email, mobile or department"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["department"].extra["choices"] = self.values_of(EntryKind.GROUP, "name")
+
+    def in_department(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return selectors.entries_in_department(queryset, department=value)
+
+    def with_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return with_email(queryset, value)
+
+
+class ContactFilter(EntryFilter):
+    entry_type = _choice_filter("Contact type", "Any type", field_name="entry_type")
+    has_email = YesNoFilter(label="Has email", method="with_email")
+    company = django_filters.CharFilter(
+        label="Company", method="of_company", widget=_search_input()
+    )
+
+    sorts: ClassVar = {
+        "name": ("name",),
+        "company": ("company",),
+        "email": ("email",),
+        "type": ("entry_type",),
+    }
+    search_hint = "Name, company, email or phone"
+    text_fields = ("q", "company")
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["entry_type"].extra["choices"] = self.values_of(
+            EntryKind.CONTACT, "entry_type"
+        )
+
+    def with_email(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return with_email(queryset, value)
+
+    def of_company(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        return selectors.entries_of_company(queryset, value)
+
+
+class DepartmentFilter(EntryFilter):
+    sorts: ClassVar = {"name": ("name",), "number": ("number",), "members": ("member_count",)}
+    search_hint = "Name or number"
+
+
+class TargetsFilter(EntryFilter):
+    """IVRs: where calls go, and whether some targets do not exist."""
+
+    missing = YesNoFilter(label="Has missing targets", method="with_missing")
+
+    sorts: ClassVar = {
+        "number": ("number",),
+        "name": ("name",),
+        "type": ("entry_type",),
+        "targets": ("member_count",),
+        "missing": ("missing_count",),
+    }
+    default_sort = "number"
+    search_hint = "Name or number"
+
+    def with_missing(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        if value not in ("yes", "no"):
+            return queryset
+        return selectors.entries_with_missing_targets(queryset, missing=value == "yes")
+
+
+class MembersFilter(TargetsFilter):
+    """Queues and ring groups: who answers, and whether some of them do not exist."""
+
+    registered = YesNoFilter(label="Registered", field_name="is_registered")
+    missing = YesNoFilter(label="Has missing members", method="with_missing")
+
+    sorts: ClassVar = {
+        "number": ("number",),
+        "name": ("name",),
+        "strategy": ("entry_type",),
+        "members": ("member_count",),
+        "missing": ("missing_count",),
+    }
+
+
+class TrunkFilter(EntryFilter):
+    online = YesNoFilter(label="Online", field_name="is_online")
+
+    sorts: ClassVar = {
+        "number": ("number",),
+        "name": ("name",),
+        "direction": ("entry_type",),
+        "online": ("is_online",),
+    }
+    default_sort = "number"
+    search_hint = "Gateway, number or external number"
+
+
+class ParkingFilter(EntryFilter):
+    default_sort = "number"
+    search_hint = "Number or name"
+
+
+def with_email(queryset: QuerySet, value: str) -> QuerySet:
+    if value == "yes":
+        return queryset.exclude(email="")
+    if value == "no":
+        return queryset.filter(email="")
+    return queryset
+
+
+class ChangeFilter(DescribedErrorsMixin, django_filters.FilterSet):
+    q = django_filters.CharFilter(
+        label="Search", field_name="label", lookup_expr="icontains", widget=_search_input()
+    )
+    kind = django_filters.ChoiceFilter(
+        label="Kind",
+        choices=EntryKind.choices,
+        empty_label="All kinds",
+        error_messages={"invalid_choice": "“%(value)s” is not a kind of entry: pick one."},
+    )
+    action = django_filters.ChoiceFilter(
+        label="Change",
+        choices=SyncChange.Action.choices,
+        empty_label="Added, changed or removed",
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a change: choose added, changed or removed."
+        },
+    )
+
+    class Meta:
+        model = SyncChange
+        fields: ClassVar[list[str]] = []
+
+
+class PageSizeForm(forms.Form):
+    per_page = forms.TypedChoiceField(
+        choices=[(n, n) for n in PAGE_SIZES],
+        coerce=int,
+        required=False,
+        empty_value=DEFAULT_PAGE_SIZE,
+        error_messages={
+            "invalid_choice": (
+                f"“%(value)s” rows per page is not offered: choose one of "
+                f"{', '.join(map(str, PAGE_SIZES))}. Showing {DEFAULT_PAGE_SIZE}."
+            )
+        },
+    )
+
+    @property
+    def page_size(self) -> int:
+        return self.cleaned_data["per_page"] if self.is_valid() else DEFAULT_PAGE_SIZE
+
+
+@dataclass(frozen=True)
+class Column:
+    label: str
+    #: The sort key in the FilterSet's `sorts`, or "" for a column that does not sort.
+    sort: str = ""
+
+
+def _yes_no(value: bool | None) -> str:
+    return "" if value is None else ("yes" if value else "no")
+
+
+def _attr(name: str) -> Callable[[DirectoryEntry], Any]:
+    def get(entry: DirectoryEntry) -> Any:
+        value = getattr(entry, name)
+        return _yes_no(value) if isinstance(value, bool) else value
+
+    return get
+
+
+@dataclass(frozen=True)
+class Listing:
+    kind: str
+    slug: str
+    label: str
+    filterset: type[EntryFilter]
+    columns: tuple[Column, ...]
+    #: (header, attribute) for the CSV export; booleans become yes/no.
+    csv_fields: tuple[tuple[str, str], ...]
+    #: What an entry of this kind is called in sentences ("ring group").
+    noun: str
+    nouns: str
+
+    @property
+    def row_template(self) -> str:
+        shared = self.kind in (EntryKind.QUEUE, EntryKind.RING_GROUP, EntryKind.IVR)
+        return f"directory/rows/_{'members' if shared else self.kind}.html"
+
+    def csv_header(self) -> list[str]:
+        return ["Connection", "3CX Id", *(header for header, _ in self.csv_fields)]
+
+    def csv_row(self, entry: DirectoryEntry) -> list[Any]:
+        return [
+            entry.connection.name,
+            entry.external_id,
+            *(_attr(name)(entry) for _, name in self.csv_fields),
+        ]
+
+
+_NUMBER_NAME = (("Number", "number"), ("Name", "name"))
+_GROUPS = (("Strategy", "entry_type"), ("Registered", "is_registered"))
+_COUNTS = (("Members", "member_count"), ("Missing members", "missing_count"))
+
+LISTINGS: dict[str, Listing] = {
+    listing.slug: listing
+    for listing in (
+        Listing(
+            kind=EntryKind.USER,
+            slug="users",
+            label="Users",
+            filterset=UserFilter,
+            noun="user",
+            nouns="users",
+            columns=(
+                Column("Ext.", "number"),
+                Column("Name", "name"),
+                Column("Email", "email"),
+                Column("Department", "department"),
+                Column("Mobile"),
+                Column("Status"),
+            ),
+            csv_fields=(
+                *_NUMBER_NAME,
+                ("First name", "first_name"),
+                ("Last name", "last_name"),
+                ("Email", "email"),
+                ("Mobile", "mobile"),
+                ("Caller ID", "phone"),
+                ("Department", "department"),
+                ("Enabled", "enabled"),
+                ("Registered", "is_registered"),
+                ("2FA required", "require_2fa"),
+                ("Administrator", "is_admin"),
+            ),
+        ),
+        Listing(
+            kind=EntryKind.GROUP,
+            slug="departments",
+            label="Departments",
+            filterset=DepartmentFilter,
+            noun="department",
+            nouns="departments",
+            columns=(
+                Column("Name", "name"),
+                Column("Number", "number"),
+                Column("Members", "members"),
+            ),
+            csv_fields=(*_NUMBER_NAME, ("Members", "member_count")),
+        ),
+        Listing(
+            kind=EntryKind.CONTACT,
+            slug="contacts",
+            label="Contacts",
+            filterset=ContactFilter,
+            noun="contact",
+            nouns="contacts",
+            columns=(
+                Column("Name", "name"),
+                Column("Company", "company"),
+                Column("Email", "email"),
+                Column("Phone"),
+                Column("Mobile"),
+                Column("Type", "type"),
+            ),
+            csv_fields=(
+                ("Name", "name"),
+                ("First name", "first_name"),
+                ("Last name", "last_name"),
+                ("Company", "company"),
+                ("Department", "department"),
+                ("Email", "email"),
+                ("Phone", "phone"),
+                ("Mobile", "mobile"),
+                ("Type", "entry_type"),
+            ),
+        ),
+        Listing(
+            kind=EntryKind.QUEUE,
+            slug="queues",
+            label="Queues",
+            filterset=MembersFilter,
+            noun="queue",
+            nouns="queues",
+            columns=(
+                Column("Number", "number"),
+                Column("Name", "name"),
+                Column("Strategy", "strategy"),
+                Column("Agents", "members"),
+                Column("Missing agents", "missing"),
+            ),
+            csv_fields=(*_NUMBER_NAME, *_GROUPS, ("Agents", "member_count"), _COUNTS[1]),
+        ),
+        Listing(
+            kind=EntryKind.RING_GROUP,
+            slug="ring-groups",
+            label="Ring groups",
+            filterset=MembersFilter,
+            noun="ring group",
+            nouns="ring groups",
+            columns=(
+                Column("Number", "number"),
+                Column("Name", "name"),
+                Column("Strategy", "strategy"),
+                Column("Members", "members"),
+                Column("Missing members", "missing"),
+            ),
+            csv_fields=(*_NUMBER_NAME, *_GROUPS, *_COUNTS),
+        ),
+        Listing(
+            kind=EntryKind.IVR,
+            slug="ivrs",
+            label="IVRs",
+            filterset=TargetsFilter,
+            noun="IVR",
+            nouns="IVRs",
+            columns=(
+                Column("Number", "number"),
+                Column("Name", "name"),
+                Column("Type", "type"),
+                Column("Targets", "targets"),
+                Column("Missing targets", "missing"),
+            ),
+            csv_fields=(
+                *_NUMBER_NAME,
+                ("Type", "entry_type"),
+                ("Targets", "member_count"),
+                ("Missing targets", "missing_count"),
+            ),
+        ),
+        Listing(
+            kind=EntryKind.TRUNK,
+            slug="trunks",
+            label="Trunks",
+            filterset=TrunkFilter,
+            noun="trunk",
+            nouns="trunks",
+            columns=(
+                Column("Number", "number"),
+                Column("Gateway", "name"),
+                Column("External number"),
+                Column("Direction", "direction"),
+                Column("Online", "online"),
+            ),
+            csv_fields=(
+                *_NUMBER_NAME,
+                ("External number", "phone"),
+                ("Direction", "entry_type"),
+                ("Online", "is_online"),
+            ),
+        ),
+        Listing(
+            kind=EntryKind.PARKING,
+            slug="parkings",
+            label="Parkings",
+            filterset=ParkingFilter,
+            noun="parking",
+            nouns="parkings",
+            columns=(Column("Number", "number"), Column("Name", "name")),
+            csv_fields=_NUMBER_NAME,
+        ),
+    )
+}
+
+LISTING_FOR_KIND: dict[str, Listing] = {listing.kind: listing for listing in LISTINGS.values()}

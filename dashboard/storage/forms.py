@@ -1,0 +1,116 @@
+"""What the storage browser takes: a file system and a path, or the raw Parameters JSON.
+
+Both are checked here, in the web request, before anything is queued: invalid JSON and an
+unknown file system need no PBX to be refused.
+"""
+
+from typing import Any
+
+from django import forms
+
+from integrations.threecx import errors, spec
+from integrations.threecx.directory_info import directory_parameters_parse
+
+#: How people name the spec's Pbx.FileSystemType values; an unknown value shows as it is.
+FILESYSTEM_LABELS = {
+    "Local": "Local disk",
+    "Ftp": "FTP",
+    "GoogleDrive": "Google Drive",
+    "NetworkShare": "Network share (SMB)",
+    "Logs": "Logs",
+    "Sftp": "SFTP",
+    "GoogleBucket": "Google Cloud Storage bucket",
+    "SharePoint": "SharePoint",
+    "AmazonS3": "Amazon S3",
+}
+PATH_MAX_LENGTH = 4096
+PARAMETERS_EXAMPLE = '{"parameters": {"Filesystem": "Local", "Path": "/"}}'
+
+
+def filesystem_choices() -> list[tuple[str, str]]:
+    return [
+        (value, FILESYSTEM_LABELS.get(value, value))
+        for value in spec.enum_values("Pbx.FileSystemType")
+    ]
+
+
+class _FocusFirstError(forms.Form):
+    """After a refused submission the form is swapped in anew: put the cursor on the problem."""
+
+    def full_clean(self) -> None:
+        super().full_clean()
+        invalid = [name for name in self.errors if name in self.fields]
+        if invalid:
+            self.fields[invalid[0]].widget.attrs["autofocus"] = True
+
+
+class BrowseForm(_FocusFirstError):
+    filesystem = forms.CharField(label="File system", required=False, widget=forms.Select)
+    path = forms.CharField(
+        required=False,
+        max_length=PATH_MAX_LENGTH,
+        help_text="Leave empty for the top folder.",
+        widget=forms.TextInput(attrs={"placeholder": "/", "spellcheck": "false"}),
+    )
+    root = forms.CharField(required=False, max_length=PATH_MAX_LENGTH, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["filesystem"].widget.choices = filesystem_choices()
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        parameters = {"Filesystem": cleaned.get("filesystem") or None, "Path": cleaned["path"]}
+        try:
+            directory_parameters_parse(parameters)
+        except errors.InvalidInput as exc:
+            field = "path" if exc.target == "Path" else "filesystem"
+            self.add_error(field, exc.message)
+        return cleaned
+
+    def browse_arguments(self) -> dict[str, str]:
+        """Keyword arguments for `storage_browse_request`."""
+        return {
+            "filesystem": self.cleaned_data["filesystem"],
+            "path": self.cleaned_data["path"],
+            "root": self.cleaned_data["root"],
+        }
+
+
+class ParametersForm(_FocusFirstError):
+    """The Advanced panel: Parameters typed as the automation node took them."""
+
+    parameters = forms.CharField(
+        label="Parameters (JSON)",
+        required=False,
+        strip=False,
+        max_length=20_000,
+        widget=forms.Textarea(attrs={"rows": 6, "spellcheck": "false"}),
+    )
+    root = forms.CharField(required=False, max_length=PATH_MAX_LENGTH, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["parameters"].help_text = (
+            f"The request body, e.g. {PARAMETERS_EXAMPLE}, or only the inner object. Filesystem "
+            f"is one of {', '.join(spec.enum_values('Pbx.FileSystemType'))}."
+        )
+
+    def clean_parameters(self) -> str:
+        raw = self.cleaned_data["parameters"]
+        try:
+            self.body = directory_parameters_parse(raw)
+        except errors.InvalidInput as exc:
+            raise forms.ValidationError(exc.message) from None
+        return raw
+
+    def browse_arguments(self) -> dict[str, str]:
+        inner = self.body["parameters"]
+        return {
+            "filesystem": inner["Filesystem"],
+            "path": inner.get("Path") or "",
+            "root": self.cleaned_data["root"],
+            "raw_parameters": self.cleaned_data["parameters"],
+        }

@@ -1,0 +1,82 @@
+"""Storage browsing's writes: a Get Directory Info question, asked on the worker."""
+
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from dashboard.storage.models import StorageBrowse
+from integrations.threecx import crypto, errors
+from integrations.threecx.client import ThreeCXClient
+from integrations.threecx.models import ThreeCXConnection
+
+UNEXPECTED_TITLE = "Unexpected error"
+UNEXPECTED_MESSAGE = (
+    "The dashboard failed while asking the PBX; the error was logged. Try again, and tell "
+    "your administrator if it keeps happening."
+)
+
+
+def storage_browse_request(
+    *,
+    connection: ThreeCXConnection,
+    actor,
+    filesystem: str,
+    path: str = "",
+    root: str = "",
+    raw_parameters: str = "",
+) -> StorageBrowse:
+    """Record the question; the worker asks the PBX once the row is committed."""
+    browse = StorageBrowse.objects.create(
+        organization_id=connection.organization_id,
+        connection=connection,
+        requested_by=actor,
+        filesystem=filesystem,
+        path=path,
+        root=root,
+        raw_parameters=crypto.encrypt(raw_parameters) if raw_parameters else "",
+    )
+    from dashboard.storage.tasks import storage_browse_task
+
+    transaction.on_commit(lambda: storage_browse_task.delay(str(browse.pk)))
+    return browse
+
+
+def storage_browse_execute(*, browse_id, client: ThreeCXClient | None = None) -> StorageBrowse:
+    """Ask the PBX and record its answer, or the client's error, on the row.
+
+    Runs once per row: a row no longer queued (a task delivered twice) is returned untouched.
+    """
+    claimed = StorageBrowse.objects.filter(pk=browse_id, status=StorageBrowse.Status.QUEUED).update(
+        status=StorageBrowse.Status.RUNNING
+    )
+    if not claimed:
+        return StorageBrowse.objects.get(pk=browse_id)
+    browse = StorageBrowse.objects.select_related("connection").get(pk=browse_id)
+    try:
+        client = client or ThreeCXClient.for_connection(browse.connection)
+        answer = client.get_directory_info(browse.parameters_typed() or storage_browse_body(browse))
+    except errors.ThreeCXError as exc:
+        _finish(browse, title=exc.title, message=exc.message)
+    except Exception:
+        # Never leave the page polling a row that will not finish; the task logs the rest.
+        _finish(browse, title=UNEXPECTED_TITLE, message=UNEXPECTED_MESSAGE)
+        raise
+    else:
+        browse.result = answer
+        if not browse.path and not browse.root:
+            browse.root = answer.get("Path") or ""
+        _finish(browse)
+    return browse
+
+
+def storage_browse_body(browse: StorageBrowse) -> dict[str, Any]:
+    """The Parameters of a plain browse (no Advanced JSON): file system and path."""
+    return {"Filesystem": browse.filesystem, "Path": browse.path}
+
+
+def _finish(browse: StorageBrowse, *, title: str = "", message: str = "") -> None:
+    browse.status = StorageBrowse.Status.FAILED if title else StorageBrowse.Status.SUCCEEDED
+    browse.error_title, browse.error = title, message
+    browse.finished_at = timezone.now()
+    browse.save()
