@@ -158,7 +158,7 @@ def _add_contacts(connection, count: int, *, seed: int) -> None:
 
 
 Request = tuple[str, dict[str, str]]
-Sample = tuple[float, float, int]  # total ms, SQL ms, queries
+Sample = tuple[float, float, int, str]  # total ms, SQL ms, queries, what was asked
 
 
 def _run(client: Client, organization, count: int) -> dict[str, list[Sample]]:
@@ -215,9 +215,11 @@ def _run(client: Client, organization, count: int) -> dict[str, list[Sample]]:
         for _ in range(5):
             path, params = make()
             client.get(path, params, headers=fragment)
-    results = {}
-    for name, make in kinds.items():
-        results[name] = [_measure(client, *make(), headers=fragment) for _ in range(count)]
+    # Round-robin, so that whatever else the machine is doing weighs on every kind alike.
+    results: dict[str, list[Sample]] = {name: [] for name in kinds}
+    for _ in range(count):
+        for name, make in kinds.items():
+            results[name].append(_measure(client, *make(), headers=fragment))
     mixed = list(kinds.values())
     results["full page (mixed)"] = [
         _measure(client, *rng.choice(mixed)()) for _ in range(max(count // 4, 1))
@@ -236,7 +238,8 @@ def _measure(client: Client, path: str, params: dict[str, str], **kwargs) -> Sam
     elapsed = (time.perf_counter() - started) * 1000
     assert response.status_code == 200, (path, params, response.status_code)
     sql = sum(float(query["time"]) for query in db.queries) * 1000
-    return elapsed, sql, len(db.queries)
+    kind = path.rstrip("/").rsplit("/", 1)[-1]
+    return elapsed, sql, len(db.queries), f"{kind} {params}"
 
 
 def _report(results: dict[str, list[Sample]]) -> None:
@@ -244,14 +247,18 @@ def _report(results: dict[str, list[Sample]]) -> None:
     print("| Request | n | p50 ms | p95 ms | max ms | SQL p50 ms | SQL p95 ms | queries |")
     print("|---|---|---|---|---|---|---|---|")
     for name, samples in results.items():
-        times = [t for t, _, _ in samples]
-        sql = [s for _, s, _ in samples]
-        queries = sorted({q for _, _, q in samples})
+        times = [t for t, _, _, _ in samples]
+        sql = [s for _, s, _, _ in samples]
+        queries = sorted({q for _, _, q, _ in samples})
         spread = f"{queries[0]}" if len(queries) == 1 else f"{queries[0]} to {queries[-1]}"
         print(
             f"| {name} | {len(samples)} | {_p(times, 50):.1f} | {_p(times, 95):.1f} "
             f"| {max(times):.1f} | {_p(sql, 50):.1f} | {_p(sql, 95):.1f} | {spread} |"
         )
+    print("\nSlowest requests (total ms / SQL ms):")
+    for name, samples in results.items():
+        slowest = sorted(samples, reverse=True)[:3]
+        print(f"  {name}: " + "; ".join(f"{t:.0f}/{s:.0f} {w}" for t, s, _, w in slowest))
 
 
 def _p(values: list[float], percentile: int) -> float:

@@ -1,8 +1,8 @@
 """Directory sync benchmark: the sync against a bare `requests` download of the same pages.
 
-    .venv/bin/python bench/sync_bench.py            # full sizes, 3 rounds, ~5-8 minutes
-    .venv/bin/python bench/sync_bench.py --quick    # small sizes, a minute
-    options: --runs N  --keepdb  --no-write  --output PATH
+    .venv/bin/python bench/sync_bench.py            # full sizes, 3 rounds, ~7 minutes
+    .venv/bin/python bench/sync_bench.py --quick    # small sizes, about a minute
+    options: --runs N  --latency MS  --keepdb  --no-write  --output PATH
 
 Needs PostgreSQL (127.0.0.1:5432, user postgres, trust auth; DATABASE_URL's server if that is
 a postgres:// URL). The script drops, creates and migrates its own database (dashboard_bench;
@@ -18,6 +18,8 @@ What it measures, each repeated --runs times (medians; the machine is shared and
 - second: the same again right after, nothing changed on the server; statements writing the
   directory tables are counted with a connection.execute_wrapper;
 - queries per page: queries between one page's arrival and the next's, for both syncs;
+- latency: bare download and second sync again with every page answered --latency ms later
+  (default 20), as from a PBX across a WAN rather than on loopback;
 - memory: peak RSS (ru_maxrss) of a fresh process running one sync, for 20,000 and 200,000
   contacts (all else equal), first sync and second sync each in its own process.
 """
@@ -82,6 +84,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes, for a quick look")
     parser.add_argument("--runs", type=int, default=3, help="rounds of each measurement")
+    parser.add_argument(
+        "--latency",
+        type=float,
+        default=20,
+        metavar="MS",
+        help="also time the second sync with every page MS later, as from a remote PBX (0: no)",
+    )
     parser.add_argument("--keepdb", action="store_true", help="reuse the benchmark database")
     parser.add_argument("--no-write", action="store_true", help="print only, leave the docs")
     parser.add_argument("--output", type=Path, default=ROOT / "docs" / "BENCHMARKS.md")
@@ -89,13 +98,13 @@ def main() -> None:
     parser.add_argument("--connection", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        _environment_prepare(create=False)
+        _environment_prepare(create=False, migrate=False)
         print(json.dumps(child_sync(args.child, args.connection)))
         return
     sizes = QUICK if args.quick else FULL
     started = time.monotonic()
-    _environment_prepare(create=not args.keepdb)
-    report = benchmark(sizes, runs=args.runs)
+    _environment_prepare(create=not args.keepdb, migrate=True)
+    report = benchmark(sizes, runs=args.runs, latency_ms=args.latency)
     report.total_seconds = time.monotonic() - started
     text = report.markdown(quick=args.quick)
     print(text)
@@ -152,13 +161,15 @@ class Report:
     second: list[SyncFigures] = field(default_factory=list)
     rounds: list[tuple[float, float, float, float]] = field(default_factory=list)
     memory: list[dict[str, Any]] = field(default_factory=list)
+    latency_ms: float = 0.0
+    latency_rounds: list[tuple[Timed, SyncFigures]] = field(default_factory=list)
     total_seconds: float = 0.0
 
     def markdown(self, *, quick: bool) -> str:
         return report_markdown(self, quick=quick)
 
 
-def benchmark(sizes: Sizes, *, runs: int) -> Report:
+def benchmark(sizes: Sizes, *, runs: int, latency_ms: float) -> Report:
     from django.conf import settings
 
     with simulator_running(sizes, sizes.contacts) as simulator:
@@ -183,6 +194,18 @@ def benchmark(sizes: Sizes, *, runs: int) -> Report:
                 f"second sync {second.seconds:.2f} s ({second.status})",
                 flush=True,
             )
+        if latency_ms:
+            report.latency_ms = latency_ms
+            latency_add(simulator, latency_ms / 1000)
+            for round_number in range(1, runs + 1):
+                bare, _ = bare_download(connection, simulator)
+                second = sync_measured(connection, simulator)
+                report.latency_rounds.append((bare, second))
+                print(
+                    f"{latency_ms:g} ms away, round {round_number}/{runs}: bare "
+                    f"{bare.seconds:.2f} s, second sync {second.seconds:.2f} s ({second.status})",
+                    flush=True,
+                )
     for contacts in sizes.memory_contacts:
         with simulator_running(sizes, contacts) as simulator:
             connection = connection_make(simulator.base_url, name=f"Memory {contacts}")
@@ -258,8 +281,8 @@ def sync_measured(connection, simulator: "Simulator") -> SyncFigures:
 
     counter = _QueryCounter()
     run = SyncRun.objects.create(organization_id=connection.organization_id, connection=connection)
+    meter = CpuMeter(simulator.pid, database_pid=_backend_pid())
     with database.execute_wrapper(counter):
-        meter = CpuMeter(simulator.pid, database_pid=_backend_pid())
         started = time.perf_counter()
         run = sync_run_execute(run_id=run.pk, worker="bench", client_factory=_page_marking(counter))
         seconds, cpu = time.perf_counter() - started, meter.spent()
@@ -414,7 +437,7 @@ def _status_kb(name: str) -> int:
 # --- set-up --------------------------------------------------------------------------------
 
 
-def _environment_prepare(*, create: bool) -> None:
+def _environment_prepare(*, create: bool, migrate: bool) -> None:
     """Point Django at the benchmark database (created and migrated) and set it up."""
     sys.path.insert(0, str(ROOT))
     server = os.environ.get("DATABASE_URL", "")
@@ -441,7 +464,7 @@ def _environment_prepare(*, create: bool) -> None:
     # DJANGO_DEBUG=true only spares us secrets; workers run with DEBUG off, and DEBUG's query
     # log would keep the text of every statement, skewing both time and memory.
     settings.DEBUG = False
-    if create:
+    if migrate:
         from django.core.management import call_command
 
         call_command("migrate", verbosity=0)
@@ -529,6 +552,20 @@ def _routing_top_up(base_url: str, entity_set: str, members: str, wanted: int) -
         ).raise_for_status()
 
 
+def latency_add(simulator: Simulator, seconds: float) -> None:
+    """Make every collection page answer `seconds` later, as a PBX across a WAN would."""
+    import requests
+
+    from dashboard.directory.sources import SOURCES
+
+    collections = "|".join(source.entity_set for source in SOURCES)
+    requests.post(
+        f"{simulator.base_url}/_simulator/faults",
+        json={"match": f"^/xapi/v1/({collections})$", "kind": "latency", "delay": seconds},
+        timeout=30,
+    ).raise_for_status()
+
+
 def connection_make(base_url: str, *, name: str):
     from dashboard.tenants.models import Organization
     from integrations.threecx.models import ThreeCXConnection
@@ -556,47 +593,56 @@ def directory_empty() -> None:
 def report_markdown(report: Report, *, quick: bool) -> str:
     from django.db import connection as database
 
-    bare = statistics.median(report.bare)
+    bare = statistics.median(t.seconds for t in report.bare)
     first = statistics.median(f.seconds for f in report.first)
     second = statistics.median(f.seconds for f in report.second)
-    first_ratios = [f / b for b, f, _, _ in report.rounds]
-    second_ratios = [s / b for _, _, b, s in report.rounds]
+    first_ratio = statistics.median(f / b for b, f, _, _ in report.rounds)
+    second_ratio = statistics.median(s / b for _, _, b, s in report.rounds)
     lines = [
         MARK_BEGIN,
         "## Directory sync",
         "",
-        f"`bench/sync_bench.py{' --quick' if quick else ''}`, "
+        f"`bench/sync_bench.py{' --quick' if quick else ''}` on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {report.runs} rounds of (bare download, first "
-        f"sync, bare download, second sync), medians; {os.cpu_count()} CPUs shared with the "
-        f"simulator and PostgreSQL {database.pg_version // 10000} (and with whatever else ran; "
-        f"load average {os.getloadavg()[0]:.1f} at the end); Python {platform.python_version()}; "
-        f"the run took {report.total_seconds / 60:.1f} min.",
+        "sync, bare download, second sync); medians, and each sync against the bare download "
+        f"just before it. {os.cpu_count()} CPUs shared by this process, the simulator, "
+        f"PostgreSQL {database.pg_version // 10000} and whatever else ran (load average "
+        f"{os.getloadavg()[0]:.1f} at the end); Python {platform.python_version()}; the whole "
+        f"run took {report.total_seconds / 60:.1f} min.",
         "",
-        f"Simulator (standalone, loopback HTTP): {report.sizes.describe()}; "
+        f"Standalone simulator over loopback HTTP: {report.sizes.describe()}; "
         f"{report.pages} pages of {report.page_size}.",
         "",
-        "| | median | runs | vs bare download (median of rounds) | target |",
+        "| | median | runs | against the bare download | target |",
         "| --- | ---: | ---: | ---: | --- |",
         f"| bare `requests` download | {bare:.2f} s | {len(report.bare)} | 1.00 | |",
-        f"| first full sync | {first:.2f} s | {len(report.first)} | "
-        f"{statistics.median(first_ratios):.2f}x | at most 1.5x: "
-        f"{_verdict(statistics.median(first_ratios), 1.5)} |",
+        f"| first full sync | {first:.2f} s | {len(report.first)} | {first_ratio:.2f}x | "
+        f"at most 1.5x: {_verdict(first_ratio, 1.5)} |",
         f"| second sync, nothing changed | {second:.2f} s | {len(report.second)} | "
-        f"{statistics.median(second_ratios):.2f}x | at most 1.2x: "
-        f"{_verdict(statistics.median(second_ratios), 1.2)} |",
+        f"{second_ratio:.2f}x | at most 1.2x: {_verdict(second_ratio, 1.2)} |",
         "",
-        "Rounds (bare / first / bare / second, seconds): "
+        "Rounds, seconds (bare / first / bare / second): "
         + "; ".join(" / ".join(f"{value:.2f}" for value in r) for r in report.rounds)
-        + ". Ratio of the medians: first "
-        f"{first / bare:.2f}x, second {second / bare:.2f}x. CPU time of the syncing process "
-        f"(median): first {statistics.median(f.cpu_seconds for f in report.first):.1f} s, "
-        f"second {statistics.median(f.cpu_seconds for f in report.second):.1f} s.",
+        + ".",
+        "",
+        _latency_line(report),
+        "",
+        "CPU seconds (medians) spent while each ran, by process: the sync's work is not only its "
+        "own.",
+        "",
+        "| | wall | this process | simulator | PostgreSQL backend | all |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        _cpu_row("bare download", report.bare),
+        _cpu_row("first sync", report.first),
+        _cpu_row("second sync", report.second),
         "",
         _writes_line(report.second),
         "",
-        "| queries | first sync | second sync |",
+        "Queries (median run; a page's are those between its arrival and the next page's):",
+        "",
+        "| | first sync | second sync |",
         "| --- | ---: | ---: |",
-        _queries_row("total (median run)", report, lambda f: f.queries),
+        _queries_row("queries", report, lambda f: f.queries),
         _queries_row("pages", report, lambda f: f.pages),
         _queries_row("per page, median", report, lambda f: statistics.median(f.per_page or [0])),
         _queries_row("per page, most", report, lambda f: max(f.per_page or [0])),
@@ -605,6 +651,31 @@ def report_markdown(report: Report, *, quick: bool) -> str:
         MARK_END,
     ]
     return "\n".join(lines)
+
+
+def _latency_line(report: Report) -> str:
+    if not report.latency_rounds:
+        return "(No run with added latency: --latency 0.)"
+    bare = statistics.median(b.seconds for b, _ in report.latency_rounds)
+    second = statistics.median(s.seconds for _, s in report.latency_rounds)
+    ratio = statistics.median(s.seconds / b.seconds for b, s in report.latency_rounds)
+    return (
+        f"With the PBX {report.latency_ms:g} ms away (the simulator answers each page that much "
+        f"later; {len(report.latency_rounds)} rounds): bare download {bare:.2f} s, second sync "
+        f"{second:.2f} s, {ratio:.2f}x (target 1.2x: {_verdict(ratio, 1.2)}); the sync fetches "
+        "the next page while it writes the current one, which latency makes worth more."
+    )
+
+
+def _cpu_row(label: str, measured: list[Timed] | list[SyncFigures]) -> str:
+    def median(value: Callable[[Cpu], float]) -> str:
+        return f"{statistics.median(value(m.cpu) for m in measured):.1f}"
+
+    wall = statistics.median(m.seconds for m in measured)
+    return (
+        f"| {label} | {wall:.1f} | {median(lambda c: c.this)} | {median(lambda c: c.simulator)} "
+        f"| {median(lambda c: c.database)} | {median(lambda c: c.total)} |"
+    )
 
 
 def _verdict(ratio: float, target: float) -> str:
@@ -640,28 +711,36 @@ def _queries_row(label: str, report: Report, value: Callable[[SyncFigures], floa
 
 
 def _memory_table(report: Report) -> str:
+    reset = all(m.get("peak_reset") for m in report.memory)
     lines = [
-        "Peak memory: each sync in a fresh process (ru_maxrss, which counts what the C "
-        "libraries allocate too, unlike tracemalloc); `before` is the process after Django, "
-        "the spec and a first request, just before the sync.",
+        "Memory: each sync in a fresh process that has loaded Django and the spec and made a "
+        "first request, as a worker has. `peak` is ru_maxrss (the resident high-water mark: "
+        "Python objects and what libpq and the JSON decoder allocate alike, which tracemalloc "
+        "would miss), "
+        + (
+            "its mark reset just before the sync (/proc/self/clear_refs), since loading the "
+            "spec peaks higher than a sync does."
+            if reset
+            else "not reset (no /proc/self/clear_refs here): warm-up may hide the sync's peak."
+        ),
         "",
-        "| contacts | sync | seconds | before | peak | grown during the sync |",
-        "| ---: | --- | ---: | ---: | ---: | ---: |",
+        "| contacts | sync | seconds | RSS before | peak during the sync |",
+        "| ---: | --- | ---: | ---: | ---: |",
     ]
     for m in report.memory:
         lines.append(
             f"| {m['contacts']:,} | {m['kind']} | {m['seconds']:.1f} | "
-            f"{m['rss_before_kb'] / 1024:.0f} MB | {m['peak_rss_kb'] / 1024:.0f} MB | "
-            f"{(m['peak_rss_kb'] - m['rss_before_kb']) / 1024:.0f} MB |"
+            f"{m['rss_before_kb'] / 1024:.0f} MB | {m['peak_rss_kb'] / 1024:.0f} MB |"
         )
     small, large = report.sizes.memory_contacts
+    lines.append("")
     for kind in ("first", "second"):
         by_size = {m["contacts"]: m for m in report.memory if m["kind"] == kind}
         if small in by_size and large in by_size:
             growth = by_size[large]["peak_rss_kb"] / by_size[small]["peak_rss_kb"] - 1
             lines.append(
-                f"\n{kind.capitalize()} sync: peak {growth * 100:+.0f}% from {small:,} to "
-                f"{large:,} contacts (target within 20%: {'met' if growth <= 0.2 else 'missed'})."
+                f"{kind.capitalize()} sync: peak {growth * 100:+.0f}% from {small:,} to "
+                f"{large:,} contacts; target within 20%: {'met' if growth <= 0.2 else 'missed'}."
             )
     return "\n".join(lines)
 

@@ -38,12 +38,14 @@ BTREE = {
     "directory_relation_target_id_idx": f"{RELATION} (connection_id, kind, target_external_id)",
 }
 
-# GIN over (organization, kind, text): btree_gin lets the one index scan pick the tenant and
-# the kind too, instead of AND-ing the matches with a bitmap of the organisation's 100,000
-# rows, or rechecking 5,000 contacts with "555" in a number to find 3 users.
+# GIN over (organization, kind, type, text): btree_gin lets the one index scan pick the
+# tenant, the kind and a contact type too, instead of AND-ing the matches with a bitmap of
+# the organisation's 100,000 rows, rechecking 5,000 contacts with "555" in a number to find
+# 3 users, or 11,000 contacts in "Sales" to find the 190 from the CRM without an email.
 TRIGRAM = {
     "directory_entry_search_trgm": (
-        f"{ENTRY} USING gin (organization_id, kind, ({SEARCH_EXPRESSION}) gin_trgm_ops)"
+        f"{ENTRY} USING gin (organization_id, kind, entry_type, ({SEARCH_EXPRESSION})"
+        " gin_trgm_ops)"
     ),
     "directory_entry_company_trgm": (
         f"{ENTRY} USING gin (organization_id, ({COMPANY_EXPRESSION}) gin_trgm_ops)"
