@@ -600,7 +600,7 @@ def report_markdown(report: Report, *, quick: bool) -> str:
     second_ratio = statistics.median(s / b for _, _, b, s in report.rounds)
     lines = [
         MARK_BEGIN,
-        "## Directory sync",
+        "### Latest run",
         "",
         f"`bench/sync_bench.py{' --quick' if quick else ''}` on "
         f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC: {report.runs} rounds of (bare download, first "
