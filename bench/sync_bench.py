@@ -69,9 +69,9 @@ class Sizes:
     ring_groups: int
     memory_contacts: tuple[int, int]
 
-    def describe(self, contacts: int | None = None) -> str:
+    def describe(self) -> str:
         return (
-            f"{self.users:,} users, {contacts or self.contacts:,} contacts, "
+            f"{self.users:,} users, {self.contacts:,} contacts, "
             f"{self.groups:,} groups, {self.queues:,} queues, {self.ring_groups:,} ring groups"
         )
 
