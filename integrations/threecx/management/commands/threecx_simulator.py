@@ -1,6 +1,6 @@
-"""manage.py threecx_simulator: serve a simulated 3CX V20 XAPI until Ctrl-C."""
+"""manage.py threecx_simulator: serve a simulated 3CX V20 XAPI until Ctrl-C or SIGTERM."""
 
-import threading
+import signal
 
 from django.core.management.base import BaseCommand, CommandParser
 
@@ -56,16 +56,23 @@ class Command(BaseCommand):
             fqdn=options["fqdn"],
             control_api=not options["no_control_api"],
         )
-        with SimulatorServer(Simulator(config), options["host"], options["port"]) as server:
-            self.stdout.write(f"3CX XAPI simulator listening on {server.base_url}")
-            self.stdout.write(f"client id: {config.client_id}")
-            self.stdout.write(f"client secret: {config.client_secret}")
-            self.stdout.write(
-                f"{config.users} users, {config.contacts} contacts, version {config.version}; "
-                "press Ctrl-C to stop"
-            )
-            self.stdout.flush()
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                self.stdout.write("stopped")
+        # A process-wide signal goes to any thread that does not block it. If a server thread
+        # takes SIGINT, the main thread sleeping on a lock is never woken and Ctrl-C is
+        # ignored. Blocking both signals before the server threads start (they inherit the
+        # mask) and taking them with sigwait() makes the main thread the only receiver.
+        stop_signals = {signal.SIGINT, signal.SIGTERM}
+        previous_mask = signal.pthread_sigmask(signal.SIG_BLOCK, stop_signals)
+        try:
+            with SimulatorServer(Simulator(config), options["host"], options["port"]) as server:
+                self.stdout.write(f"3CX XAPI simulator listening on {server.base_url}")
+                self.stdout.write(f"client id: {config.client_id}")
+                self.stdout.write(f"client secret: {config.client_secret}")
+                self.stdout.write(
+                    f"{config.users} users, {config.contacts} contacts, "
+                    f"version {config.version}; press Ctrl-C to stop"
+                )
+                self.stdout.flush()
+                signal.sigwait(stop_signals)
+            self.stdout.write("stopped")
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
