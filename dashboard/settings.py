@@ -68,6 +68,9 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything else, so that every answer carries its headers (redirects of the
+    # guards below, CSRF refusals, static files; no-store once a user is signed in).
+    "dashboard.middleware.SecurityHeadersMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -263,6 +266,10 @@ INVITATION_VALID_DAYS = env_int("DASHBOARD_INVITATION_VALID_DAYS", 7, minimum=1)
 DIRECTORY_SYNC_STALE_AFTER = env_int("DIRECTORY_SYNC_STALE_AFTER", 15 * 60, minimum=10)
 #: Automatic retry runs after a transient failure, and the wait before each (seconds).
 DIRECTORY_SYNC_RETRY_DELAYS = [60, 300, 900]
+#: Storage browsing asks the PBX each time: how many folders a user, and all users of one
+#: connection together, may open per minute.
+STORAGE_BROWSE_PER_USER = env_int("DASHBOARD_STORAGE_BROWSE_PER_USER", 30, minimum=1)
+STORAGE_BROWSE_PER_CONNECTION = env_int("DASHBOARD_STORAGE_BROWSE_PER_CONNECTION", 60, minimum=1)
 
 # --- 3CX connections ---------------------------------------------------------------------------
 
@@ -282,5 +289,8 @@ if not THREECX_SECRET_KEYS:
 # metadata) are allowed only when named here: the built-in simulator on 127.0.0.1, say.
 THREECX_ALLOW_HTTP = env_bool("THREECX_ALLOW_HTTP", default=False)
 THREECX_ALLOWED_ADDRESSES = env_list("THREECX_ALLOWED_ADDRESSES", [])
+# Hosted multi-tenant deployments refuse private ranges too (RFC 1918, ULA, carrier-grade
+# NAT...): there a tenant's address must never reach the provider's own network.
+THREECX_REFUSE_PRIVATE = env_bool("THREECX_REFUSE_PRIVATE", default=False)
 THREECX_PAGE_SIZE = env_int("THREECX_PAGE_SIZE", 500, minimum=1)
 THREECX_USER_AGENT = "3CX-Dashboard/0.1"

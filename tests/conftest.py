@@ -41,7 +41,8 @@ def outsider():
 
 @pytest.fixture
 def provider_staff():
-    return UserFactory(is_provider_staff=True)
+    """Staff must use MFA to see any tenant data, so this one has it set up."""
+    return UserFactory(is_provider_staff=True, mfa=True)
 
 
 @pytest.fixture

@@ -2,6 +2,7 @@ from datetime import timedelta
 
 import factory
 from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
 from django.utils import timezone
 
 from dashboard.accounts.models import User
@@ -24,6 +25,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     def verified(self, create: bool, extracted: bool | None, **kwargs) -> None:
         if create and extracted is not False:
             EmailAddress.objects.create(user=self, email=self.email, verified=True, primary=True)
+
+    @factory.post_generation
+    def mfa(self, create: bool, extracted: bool | None, **kwargs) -> None:
+        """`UserFactory(mfa=True)` has an authenticator app set up, as staff must."""
+        if create and extracted:
+            Authenticator.objects.create(
+                user=self, type=Authenticator.Type.TOTP, data={"secret": "x"}
+            )
 
 
 class OrganizationFactory(factory.django.DjangoModelFactory):

@@ -37,7 +37,7 @@ class HtmxLoginRedirectMiddleware:
 
 
 class RequireMfaMiddleware:
-    """Members of an organisation that demands MFA must set it up before anything else."""
+    """Members of an organisation that demands MFA, and all staff, must set it up first."""
 
     def __init__(self, get_response: Handler) -> None:
         self.get_response = get_response

@@ -1,10 +1,12 @@
 from django import forms
+from django.core.files.uploadedfile import UploadedFile
 
 from dashboard.directory.models import SyncInterval
 from dashboard.tenants.forms import LabelledForm
-from integrations.threecx.errors import UnsafeAddress
+from integrations.threecx.certificates import MAX_LENGTH, ca_certificates_from_upload
+from integrations.threecx.errors import InvalidInput, UnsafeAddress
 from integrations.threecx.models import ThreeCXConnection
-from integrations.threecx.services import connection_base_url_clean
+from integrations.threecx.services import connection_base_url_clean, connection_secret_check
 
 
 class ConnectionForm(LabelledForm, forms.ModelForm):
@@ -17,15 +19,35 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
     sync_interval = forms.ChoiceField(
         label="Sync the directory", choices=SyncInterval.choices, initial=SyncInterval.DAILY
     )
+    tls_ca_certificates_file = forms.FileField(
+        label="Or upload the CA certificate",
+        required=False,
+        help_text="A .pem, .crt or .cer file; it replaces the text above.",
+    )
 
     class Meta:
         model = ThreeCXConnection
-        fields = ["name", "base_url", "client_id", "verify_tls", "timeout_seconds", "enabled"]
+        fields = [
+            "name",
+            "base_url",
+            "client_id",
+            "verify_tls",
+            "tls_ca_certificates",
+            "timeout_seconds",
+            "enabled",
+        ]
         widgets = {
             "base_url": forms.TextInput(
                 attrs={"placeholder": "https://pbx.example.com:5001", "inputmode": "url"}
             ),
             "client_id": forms.TextInput(attrs={"placeholder": "900"}),
+            "tls_ca_certificates": forms.Textarea(
+                attrs={
+                    "rows": 4,
+                    "placeholder": "-----BEGIN CERTIFICATE-----",
+                    "spellcheck": "false",
+                }
+            ),
         }
 
     def __init__(self, *args, organization, **kwargs) -> None:
@@ -35,7 +57,8 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
         secret = self.fields["client_secret"]
         secret.required = not editing
         secret.help_text = (
-            "Leave empty to keep the current secret."
+            "Leave empty to keep the current secret. A new server address, client ID or "
+            "certificate setting needs the secret again."
             if editing
             else "Shown once in the 3CX console when the API client is created."
         )
@@ -47,6 +70,8 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
                 "client_secret",
                 "sync_interval",
                 "verify_tls",
+                "tls_ca_certificates",
+                "tls_ca_certificates_file",
                 "timeout_seconds",
                 "enabled",
             ]
@@ -69,3 +94,41 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
 
     def clean_client_id(self) -> str:
         return self.cleaned_data["client_id"].strip()
+
+    def clean(self) -> dict:
+        # After the fields: the new address, client ID and certificate settings (an uploaded
+        # CA file included) are known; if one is invalid its own error is shown instead.
+        cleaned = super().clean()
+        if {"base_url", "client_id", "client_secret"} <= cleaned.keys():
+            try:
+                connection_secret_check(
+                    connection=self.instance,
+                    base_url=cleaned["base_url"],
+                    client_id=cleaned["client_id"],
+                    verify_tls=cleaned.get("verify_tls", True),
+                    ca_certificates=cleaned.get("tls_ca_certificates", ""),
+                    client_secret=cleaned["client_secret"],
+                )
+            except InvalidInput as exc:
+                self.add_error("client_secret", str(exc))
+        return cleaned
+
+    def clean_tls_ca_certificates(self) -> str:
+        text = self.cleaned_data["tls_ca_certificates"]
+        if "PRIVATE KEY" in text:
+            # Refused by the model's validator with its message; never shown back in the page.
+            self.data = self.data.copy()
+            self.data["tls_ca_certificates"] = ""
+        return text
+
+    def clean_tls_ca_certificates_file(self) -> UploadedFile | None:
+        # Runs after the text field (field order): an uploaded file replaces what was pasted,
+        # and the model's validator then checks the certificates whichever way they came.
+        upload = self.cleaned_data.get("tls_ca_certificates_file")
+        if upload:
+            try:
+                text = ca_certificates_from_upload(upload.read(MAX_LENGTH + 1))
+            except InvalidInput as exc:
+                raise forms.ValidationError(str(exc)) from None
+            self.cleaned_data["tls_ca_certificates"] = text
+        return upload

@@ -56,6 +56,7 @@ def _connection_form(request, access, connection: ThreeCXConnection) -> HttpResp
     state = None if connection._state.adding else getattr(connection, "directory_state", None)
     form = ConnectionForm(
         request.POST or None,
+        request.FILES or None,
         instance=connection,
         organization=access.organization,
         initial={"sync_interval": state.sync_interval} if state else None,

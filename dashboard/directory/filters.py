@@ -11,16 +11,22 @@ from typing import Any, ClassVar
 
 import django_filters
 from django import forms
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from dashboard.directory import selectors
 from dashboard.directory.models import DirectoryEntry, EntryKind, SyncChange
 from dashboard.tenants.models import Organization
+from dashboard.validators import form_text_fields_guard
 from integrations.threecx.models import ThreeCXConnection
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
 YES_NO = [("yes", "Yes"), ("no", "No")]
+#: Each search word is one more condition in the query: SQLite refuses a query of about a
+#: thousand ("Expression tree is too large"), and nobody narrows a list with more than a few.
+SEARCH_MAX_WORDS = 10
+SEARCH_MAX_LENGTH = 200
 
 
 class YesNoFilter(django_filters.ChoiceFilter):
@@ -53,13 +59,33 @@ def _choice_filter(label: str, empty_label: str, **kwargs: Any) -> django_filter
     )
 
 
+def search_terms_validate(value: str) -> None:
+    """Refuse a search longer than SEARCH_MAX_LENGTH characters or SEARCH_MAX_WORDS words."""
+    words = len(value.split())
+    if words > SEARCH_MAX_WORDS:
+        raise ValidationError(
+            "A search can have %(limit)s words; this one has %(count)s. Keep the words that "
+            "narrow the list most.",
+            code="search_too_many_words",
+            params={"limit": SEARCH_MAX_WORDS, "count": f"{words:,}"},
+        )
+    if len(value) > SEARCH_MAX_LENGTH:
+        raise ValidationError(
+            "A search can be %(limit)s characters long; this one has %(count)s. Shorten it.",
+            code="search_too_long",
+            params={"limit": SEARCH_MAX_LENGTH, "count": f"{len(value):,}"},
+        )
+
+
 class DescribedErrorsMixin:
-    """Ties each field to the element that shows its errors (id_<name>_errors)."""
+    """Ties each field to the element that shows its errors (id_<name>_errors), and refuses
+    control characters in text (PostgreSQL refuses NUL in a query) with a message there."""
 
     @property
     def form(self) -> forms.Form:
         if not hasattr(self, "_form"):
             form = super().form
+            form_text_fields_guard(form)
             for name, form_field in form.fields.items():
                 form_field.widget.attrs.setdefault("aria-describedby", f"id_{name}_errors")
         return self._form
@@ -72,18 +98,22 @@ class DescribedErrorsMixin:
         return any(v not in (None, "") for k, v in self.form.cleaned_data.items() if k != "sort")
 
 
+def _search_filter(label: str, **kwargs: Any) -> django_filters.CharFilter:
+    return django_filters.CharFilter(
+        label=label, validators=[search_terms_validate], widget=_search_input(), **kwargs
+    )
+
+
 def _search_input() -> forms.TextInput:
-    return forms.TextInput(attrs={"type": "search", "autocomplete": "off"})
+    return forms.TextInput(
+        attrs={"type": "search", "autocomplete": "off", "maxlength": SEARCH_MAX_LENGTH}
+    )
 
 
 class EntryFilter(DescribedErrorsMixin, django_filters.FilterSet):
     """Search, the connection (across an organisation) and the sort order, for every kind."""
 
-    q = django_filters.CharFilter(
-        label="Search",
-        method="search",
-        widget=_search_input(),
-    )
+    q = _search_filter("Search", method="search")
     connection = _choice_filter("Connection", "All connections", field_name="connection_id")
     sort = django_filters.ChoiceFilter(
         method="sort_by",
@@ -197,9 +227,7 @@ class UserFilter(EntryFilter):
 class ContactFilter(EntryFilter):
     entry_type = _choice_filter("Contact type", "Any type", field_name="entry_type")
     has_email = YesNoFilter(label="Has email", method="with_email")
-    company = django_filters.CharFilter(
-        label="Company", method="of_company", widget=_search_input()
-    )
+    company = _search_filter("Company", method="of_company")
 
     sorts: ClassVar = {
         "name": ("name",),
@@ -291,9 +319,7 @@ def with_email(queryset: QuerySet, value: str) -> QuerySet:
 
 
 class ChangeFilter(DescribedErrorsMixin, django_filters.FilterSet):
-    q = django_filters.CharFilter(
-        label="Search", field_name="label", lookup_expr="icontains", widget=_search_input()
-    )
+    q = _search_filter("Search", field_name="label", lookup_expr="icontains")
     kind = django_filters.ChoiceFilter(
         label="Kind",
         choices=EntryKind.choices,

@@ -328,14 +328,21 @@ class _Echo:
         return value
 
 
-# Spreadsheets run cells starting with these as formulas; phone numbers are left alone.
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PHONE_LIKE = re.compile(r"[+-]?[\d\s()./-]+")
+# Spreadsheets run a cell as a formula when it starts with one of these, even after leading
+# whitespace (" =1+1", "\n@SUM(...)"); a leading tab or carriage return is refused as well.
+_FORMULA_START = ("=", "+", "-", "@")
+_CONTROL_START = ("\t", "\r")
+# Only a value that is nothing but a phone number keeps its "+": "+14155550107 / 07" is a
+# division to a spreadsheet.
+_PHONE_NUMBER = re.compile(r"\+?[0-9][0-9 ]*")
 
 
-def _csv_cell(value: Any) -> str:
+def csv_cell(value: Any) -> str:
+    """`value` as CSV text a spreadsheet will show, never run: a formula gets a leading '."""
     text = "" if value is None else str(value)
-    if text.startswith(_FORMULA_START) and not _PHONE_LIKE.fullmatch(text):
+    if _PHONE_NUMBER.fullmatch(text):
+        return text
+    if text.startswith(_CONTROL_START) or text.lstrip().startswith(_FORMULA_START):
         return f"'{text}"
     return text
 
@@ -355,7 +362,7 @@ def _csv_response(
         yield "\ufeff" + writer.writerow(listing.csv_header())
         found = entries.iterator(chunk_size=2000)
         for entry in selectors.entries_attach_connections(found, connections):
-            yield writer.writerow([_csv_cell(v) for v in listing.csv_row(entry)])
+            yield writer.writerow([csv_cell(v) for v in listing.csv_row(entry)])
 
     scope = slugify(connection.name if connection else access.organization.name) or "directory"
     filename = f"{scope}-{listing.slug}-{timezone.localdate():%Y-%m-%d}.csv"

@@ -1,13 +1,15 @@
 """What the storage browser takes: a file system and a path, or the raw Parameters JSON.
 
-Both are checked here, in the web request, before anything is queued: invalid JSON and an
-unknown file system need no PBX to be refused.
+Both are checked here, in the web request, before anything is queued: invalid JSON, an
+unknown file system and control characters (PostgreSQL refuses NUL in text) need no PBX to be
+refused.
 """
 
 from typing import Any
 
 from django import forms
 
+from dashboard.validators import ControlCharacterValidator, form_text_fields_guard
 from integrations.threecx import errors, spec
 from integrations.threecx.directory_info import directory_parameters_parse
 
@@ -35,7 +37,14 @@ def filesystem_choices() -> list[tuple[str, str]]:
 
 
 class _FocusFirstError(forms.Form):
-    """After a refused submission the form is swapped in anew: put the cursor on the problem."""
+    """After a refused submission the form is swapped in anew: put the cursor on the problem.
+
+    Text refuses control characters, with a message naming the field.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        form_text_fields_guard(self)
 
     def full_clean(self) -> None:
         super().full_clean()
@@ -104,6 +113,7 @@ class ParametersForm(_FocusFirstError):
             self.body = directory_parameters_parse(raw)
         except errors.InvalidInput as exc:
             raise forms.ValidationError(exc.message) from None
+        _control_characters_refuse(self.body["parameters"])
         return raw
 
     def browse_arguments(self) -> dict[str, str]:
@@ -114,3 +124,11 @@ class ParametersForm(_FocusFirstError):
             "root": self.cleaned_data["root"],
             "raw_parameters": self.cleaned_data["parameters"],
         }
+
+
+def _control_characters_refuse(parameters: dict[str, Any]) -> None:
+    """JSON escapes (\\u0000) let control characters through the text field's own check: refuse
+    them in the values. "Json" is a JSON document of its own and may span lines."""
+    for name, value in parameters.items():
+        if isinstance(value, str):
+            ControlCharacterValidator(label=name, multi_line=name == "Json")(value)

@@ -40,13 +40,16 @@ CONNECTION_ERRORS = frozenset(
 class Place:
     """A folder to open: its label and path, and how to ask for it.
 
-    A plain browse opens it with a GET of `query`; an Advanced one POSTs `parameters` (the same
-    JSON with another Path), which may carry credentials and so never goes into a URL.
+    A plain browse opens it with a POST of `values` (JSON for hx-vals) and links to the page
+    at `query`, which is what the address bar shows then; an Advanced one POSTs `parameters`
+    (the same JSON with another Path), which may carry credentials and so never goes into a
+    URL.
     """
 
     label: str
     path: str
     query: str = ""
+    values: str = ""
     parameters: str = ""
 
 
@@ -67,6 +70,11 @@ def browse_breadcrumb(browse: StorageBrowse) -> list[Place]:
     ]
 
 
+def browse_query(*, filesystem: str, path: str, root: str) -> str:
+    """The storage page's query string for a plain browse: what bookmarks and Back keep."""
+    return urlencode({"filesystem": filesystem, "path": path, "root": root})
+
+
 def browse_answer_json(browse: StorageBrowse) -> str:
     return json.dumps(browse.result, indent=2, ensure_ascii=False)
 
@@ -85,7 +93,11 @@ def _placer(browse: StorageBrowse) -> Callable[[str, str], Place]:
         return lambda label, path: Place(
             label,
             path,
-            query=urlencode({"filesystem": browse.filesystem, "path": path, "root": browse.root}),
+            query=browse_query(filesystem=browse.filesystem, path=path, root=browse.root),
+            values=json.dumps(
+                {"filesystem": browse.filesystem, "path": path, "root": browse.root},
+                ensure_ascii=False,
+            ),
         )
     inner = directory_parameters_parse(browse.parameters_typed())["parameters"]
     return lambda label, path: Place(

@@ -1,7 +1,10 @@
 """Storage browsing's writes: a Get Directory Info question, asked on the worker."""
 
+import time
 from typing import Any
 
+from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -15,6 +18,16 @@ UNEXPECTED_MESSAGE = (
     "The dashboard failed while asking the PBX; the error was logged. Try again, and tell "
     "your administrator if it keeps happening."
 )
+#: The window the per-minute limits (settings.STORAGE_BROWSE_PER_*) count in.
+LIMIT_WINDOW_SECONDS = 60
+
+
+class BrowseLimitReached(Exception):
+    """Too many questions in the last minute, by this user or on this connection."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def storage_browse_request(
@@ -26,7 +39,12 @@ def storage_browse_request(
     root: str = "",
     raw_parameters: str = "",
 ) -> StorageBrowse:
-    """Record the question; the worker asks the PBX once the row is committed."""
+    """Record the question; the worker asks the PBX once the row is committed.
+
+    Raises BrowseLimitReached, recording nothing, when the user or the connection has asked
+    its share of questions this minute: every question makes the PBX list a folder.
+    """
+    _limit_consume(connection=connection, actor=actor)
     browse = StorageBrowse.objects.create(
         organization_id=connection.organization_id,
         connection=connection,
@@ -73,6 +91,35 @@ def storage_browse_execute(*, browse_id, client: ThreeCXClient | None = None) ->
 def storage_browse_body(browse: StorageBrowse) -> dict[str, Any]:
     """The Parameters of a plain browse (no Advanced JSON): file system and path."""
     return {"Filesystem": browse.filesystem, "Path": browse.path}
+
+
+def _limit_consume(*, connection: ThreeCXConnection, actor) -> None:
+    if actor is not None and not _counted(f"user:{actor.pk}", settings.STORAGE_BROWSE_PER_USER):
+        raise BrowseLimitReached(
+            f"You have opened {settings.STORAGE_BROWSE_PER_USER} folders in the last minute, "
+            "as many as one person may: each one makes the PBX work. Wait a minute, then "
+            "try again."
+        )
+    if not _counted(f"connection:{connection.pk}", settings.STORAGE_BROWSE_PER_CONNECTION):
+        raise BrowseLimitReached(
+            f"{connection.name} has been asked for {settings.STORAGE_BROWSE_PER_CONNECTION} "
+            "folders in the last minute, by everyone together: as many as it is asked for, to "
+            "spare the PBX. Wait a minute, then try again."
+        )
+
+
+def _counted(subject: str, limit: int) -> bool:
+    """Count one question of `subject` in this minute's window (in the shared cache, so that
+    every web process counts together); False once over `limit`."""
+    window = int(time.time() // LIMIT_WINDOW_SECONDS)
+    key = f"storage-browse-limit:{subject}:{window}"
+    cache.add(key, 0, timeout=LIMIT_WINDOW_SECONDS * 2)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add() and incr()
+        cache.set(key, 1, timeout=LIMIT_WINDOW_SECONDS * 2)
+        count = 1
+    return count <= limit
 
 
 def _finish(browse: StorageBrowse, *, title: str = "", message: str = "") -> None:

@@ -1,14 +1,18 @@
 """The storage browser: the folders of a connection's storage locations (Get Directory Info).
 
-The PBX is asked on the worker; the page polls the question's row until it is answered.
+The PBX is asked on the worker; the page polls the question's row until it is answered. Only
+a POST (with its CSRF check) asks: a GET of the page, a link followed or prefetched, records
+nothing and calls nothing. The folder shown is kept in the page's URL for Back and bookmarks;
+a page opened at such a URL asks for its folder with a POST once loaded.
 """
 
 import json
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import HttpResponseStopPolling
 
 from dashboard.storage import selectors, services
@@ -17,47 +21,47 @@ from dashboard.storage.models import StorageBrowse
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
 from integrations.threecx.models import ThreeCXConnection
 
+#: The element of a page opened at a folder's URL that asks for the folder once loaded.
+OPEN_ON_LOAD = "storage-result"
+
 
 @organization_view()
 @require_GET
 def storage_browser(
     request: HttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
+    """The page; at a folder's URL (?filesystem=&path=&root=) it also asks for that folder,
+    from the browser, once loaded. Bad values are shown on the form, never asked for."""
     connection = _connection(access, connection_id)
-    context = _browser_context(access, connection, BrowseForm(), ParametersForm())
+    asked = _asks_for_folder(request.GET)
+    browse_form = BrowseForm(request.GET) if asked else BrowseForm()
+    context = _browser_context(access, connection, browse_form, ParametersForm())
+    if asked and browse_form.is_valid():
+        context["open_on_load"] = json.dumps(browse_form.browse_arguments(), ensure_ascii=False)
     return render(request, "storage/storage_browser.html", context)
 
 
-@organization_view()
-@require_http_methods(["GET", "POST"])
+@organization_view(post_reads=True)
+@require_POST
 def storage_browse(request: HttpRequest, access: OrganizationAccess, connection_id) -> HttpResponse:
-    """Queue a question and show it being asked; bad input is refused here, nothing queued.
+    """Queue a question for a file system and a path, and show it being asked.
 
-    A file system and a path come as a GET, which every member may make: browsing only reads.
-    The Advanced JSON comes as a POST, which needs an admin: its "Json" may hold a storage
-    location's credentials, which belong neither in URLs nor in viewers' hands.
+    Browsing only reads, so every member and provider staff may; a POST all the same, as it
+    records the question and makes the PBX work, within per-minute limits.
     """
     connection = _connection(access, connection_id)
-    advanced = request.method == "POST"
-    form = ParametersForm(request.POST) if advanced else BrowseForm(request.GET)
-    browse = None
-    if form.is_valid():
-        browse = services.storage_browse_request(
-            connection=connection, actor=request.user, **form.browse_arguments()
-        )
-    if advanced:
-        browse_form = BrowseForm(initial=_browse_form_initial(browse))
-        parameters_form = form
-    else:
-        browse_form = form
-        parameters_form = ParametersForm(initial=_parameters_form_initial(browse))
-    context = _browser_context(
-        access, connection, browse_form, parameters_form, browse=browse, advanced=advanced
-    )
-    template = "storage/_browse_response.html" if request.htmx else "storage/storage_browser.html"
-    response = render(request, template, context)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return _browse_response(request, access, connection, BrowseForm(request.POST))
+
+
+@organization_view()
+@require_POST
+def storage_browse_advanced(
+    request: HttpRequest, access: OrganizationAccess, connection_id
+) -> HttpResponse:
+    """Queue a question typed as raw Parameters JSON. It needs an admin: its "Json" may hold a
+    storage location's credentials, which belong neither in URLs nor in viewers' hands."""
+    connection = _connection(access, connection_id)
+    return _browse_response(request, access, connection, ParametersForm(request.POST))
 
 
 @organization_view()
@@ -81,6 +85,60 @@ def storage_browse_status(
     if finished:
         response.status_code = HttpResponseStopPolling.status_code
     return response
+
+
+def _browse_response(
+    request: HttpRequest,
+    access: OrganizationAccess,
+    connection: ThreeCXConnection,
+    form: BrowseForm | ParametersForm,
+) -> HttpResponse:
+    """Bad input is refused with its message and nothing queued; so is a question over the
+    limits, with HTTP 429 and a message saying how long to wait."""
+    advanced = isinstance(form, ParametersForm)
+    browse, limited = None, ""
+    if form.is_valid():
+        try:
+            browse = services.storage_browse_request(
+                connection=connection, actor=request.user, **form.browse_arguments()
+            )
+        except services.BrowseLimitReached as exc:
+            limited = exc.message
+    if advanced:
+        browse_form = BrowseForm(initial=_browse_form_initial(browse))
+        parameters_form = form
+    else:
+        browse_form = form
+        parameters_form = ParametersForm(initial=_parameters_form_initial(browse))
+    context = _browser_context(
+        access, connection, browse_form, parameters_form, browse=browse, advanced=advanced
+    )
+    context["limited"] = limited
+    template = "storage/_browse_response.html" if request.htmx else "storage/storage_browser.html"
+    response = render(request, template, context, status=429 if limited else 200)
+    if request.htmx and browse is not None and not advanced:
+        _keep_in_history(request, response, access, connection, browse)
+    patch_vary_headers(response, ("HX-Request",))
+    return response
+
+
+def _keep_in_history(
+    request: HttpRequest,
+    response: HttpResponse,
+    access: OrganizationAccess,
+    connection: ThreeCXConnection,
+    browse: StorageBrowse,
+) -> None:
+    """Put the folder's page URL in the address bar: a new history entry for a folder opened
+    from the page, the same entry for the folder a page asks for on load (it is there)."""
+    query = selectors.browse_query(filesystem=browse.filesystem, path=browse.path, root=browse.root)
+    url = f"{reverse('storage_browser', args=[access.organization.pk, connection.pk])}?{query}"
+    header = "HX-Replace-Url" if request.htmx.trigger == OPEN_ON_LOAD else "HX-Push-Url"
+    response[header] = url
+
+
+def _asks_for_folder(params: QueryDict) -> bool:
+    return any(name in params for name in ("filesystem", "path", "root"))
 
 
 def _connection(access: OrganizationAccess, connection_id) -> ThreeCXConnection:

@@ -83,11 +83,15 @@ def tenant_object_get(queryset: models.QuerySet[M], access: OrganizationAccess, 
 View = Callable[..., HttpResponse]
 
 
-def organization_view(minimum: Role = Role.VIEWER, *, write_minimum: Role = Role.ADMIN):
+def organization_view(
+    minimum: Role = Role.VIEWER, *, write_minimum: Role = Role.ADMIN, post_reads: bool = False
+):
     """Decorate a view taking `org_id`: resolves access and enforces roles.
 
     `minimum` is needed for any request; unsafe methods (POST, PUT, PATCH, DELETE) also need
-    `write_minimum`. Sets `request.access` for the view and templates.
+    `write_minimum`, and provider staff may not make them. A view whose POST only asks a
+    question (`post_reads`: a POST for its CSRF check, as it makes a PBX work) takes it from
+    anyone who may read. Sets `request.access` for the view and templates.
     """
 
     def decorator(view: View) -> View:
@@ -97,7 +101,7 @@ def organization_view(minimum: Role = Role.VIEWER, *, write_minimum: Role = Role
                 return redirect_to_login(request.get_full_path())
             access = organization_access_get(user=request.user, organization_id=org_id)
             organization_access_require(access, minimum)
-            if request.method not in ("GET", "HEAD", "OPTIONS"):
+            if request.method not in ("GET", "HEAD", "OPTIONS") and not post_reads:
                 organization_access_require(access, write_minimum)
                 if access.via_provider:
                     raise PermissionDenied("Provider access is read-only.")

@@ -1,6 +1,8 @@
+from django import forms
 from django.contrib import admin
 
 from dashboard.tenants.models import Activity, Invitation, Membership, Organization
+from dashboard.validators import form_text_fields_guard
 
 
 class MembershipInline(admin.TabularInline):
@@ -9,8 +11,21 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class OrganizationAdminForm(forms.ModelForm):
+    """The product's rule for names holds here too: they go into email subjects."""
+
+    class Meta:
+        model = Organization
+        fields = ["name", "require_mfa"]
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        form_text_fields_guard(self)
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    form = OrganizationAdminForm
     list_display = ["name", "require_mfa", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]

@@ -1,14 +1,20 @@
 from django import forms
 
 from dashboard.tenants.models import Organization, Role
+from dashboard.validators import form_text_fields_guard
 
 
 class LabelledForm(forms.Form):
-    """Labels without Django's trailing colon, which reads oddly above the field."""
+    """The product's form base.
+
+    Labels go without Django's trailing colon, which reads oddly above the field, and every
+    text field refuses control characters, so no form can let NUL or a line break through.
+    """
 
     def __init__(self, *args, **kwargs) -> None:
         kwargs.setdefault("label_suffix", "")
         super().__init__(*args, **kwargs)
+        form_text_fields_guard(self)
 
 
 class OrganizationCreateForm(LabelledForm):

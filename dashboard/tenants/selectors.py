@@ -16,6 +16,16 @@ def organizations_for_user(*, user: object) -> QuerySet[Organization]:
 
 
 def user_requires_mfa(*, user: object) -> bool:
+    """Whether the user must set up MFA before seeing any tenant data.
+
+    Staff of any kind always must: provider staff read every organisation, including those
+    that demand MFA of their own members, and Django staff reach tenant data in the admin.
+    Everybody else must once any organisation of theirs demands it.
+    """
+    if any(
+        getattr(user, flag, False) for flag in ("is_provider_staff", "is_staff", "is_superuser")
+    ):
+        return True
     return Membership.objects.filter(user=user, organization__require_mfa=True).exists()
 
 

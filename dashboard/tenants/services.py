@@ -4,10 +4,11 @@ Each service checks its own business rules (such as "an organisation keeps an ow
 records what it did in the activity log; views only translate requests into these calls.
 """
 
+import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.mail import send_mail
+from django.core.mail import EmailMessage
 from django.db import transaction
 from django.http import HttpRequest
 from django.template.loader import render_to_string
@@ -17,6 +18,9 @@ from django.utils import timezone
 from dashboard.tenants.activity import activity_record
 from dashboard.tenants.models import Invitation, Membership, Organization, Role
 from dashboard.tenants.selectors import owner_count
+from dashboard.validators import control_characters_replace
+
+logger = logging.getLogger(__name__)
 
 
 class MembershipError(Exception):
@@ -25,6 +29,10 @@ class MembershipError(Exception):
 
 class InvitationError(Exception):
     """An invitation link that cannot be used; the message says why and what to do."""
+
+
+class InvitationEmailFailed(Exception):
+    """The invitation email could not be sent, so no invitation was made; the message says so."""
 
 
 @transaction.atomic
@@ -168,17 +176,31 @@ def invitation_create(
         request=request,
     )
     accept_url = request.build_absolute_uri(reverse("invitation_accept", args=[invitation.token]))
-    context = {"invitation": invitation, "accept_url": accept_url, "inviter": actor}
-    subject = f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}You are invited to {organization.name}"
-    transaction.on_commit(
-        lambda: send_mail(
-            subject=subject,
-            message=render_to_string("tenants/email/invitation.txt", context),
-            from_email=None,
-            recipient_list=[email],
-        )
-    )
+    message = _invitation_email(invitation=invitation, accept_url=accept_url, inviter=actor)
+    # Sent inside the transaction: if sending fails, the invitation and its log entry roll
+    # back with it, so there is never an invitation nobody was told about.
+    try:
+        message.send()
+    except (OSError, ValueError) as exc:  # SMTP and socket errors; BadHeaderError
+        logger.warning("Invitation email to %s failed: %r", email, exc)
+        raise InvitationEmailFailed(
+            f"The invitation email to {email} could not be sent, so no invitation was made. "
+            "Try again in a few minutes; if it keeps failing, tell whoever runs the dashboard "
+            "that outgoing email is not working."
+        ) from exc
     return invitation
+
+
+def _invitation_email(*, invitation: Invitation, accept_url: str, inviter: object) -> EmailMessage:
+    context = {"invitation": invitation, "accept_url": accept_url, "inviter": inviter}
+    # Names saved before control characters were refused could still hold a line break,
+    # which no header may carry.
+    organization_name = control_characters_replace(invitation.organization.name)
+    return EmailMessage(
+        subject=f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}You are invited to {organization_name}",
+        body=render_to_string("tenants/email/invitation.txt", context),
+        to=[invitation.email],
+    )
 
 
 @transaction.atomic

@@ -25,5 +25,6 @@ urlpatterns = [
         name="invitation_revoke",
     ),
     path("orgs/<uuid:org_id>/activity/", views.activity_list, name="activity_list"),
-    path("invitations/<str:token>/", views.invitation_accept, name="invitation_accept"),
+    # Tokens are URL-safe base64, a slug; anything else (NUL included) never reaches the database.
+    path("invitations/<slug:token>/", views.invitation_accept, name="invitation_accept"),
 ]

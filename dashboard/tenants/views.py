@@ -112,6 +112,8 @@ def member_list(request: HttpRequest, access: OrganizationAccess) -> HttpRespons
             )
         except services.MembershipError as exc:
             form.add_error("email", str(exc))
+        except services.InvitationEmailFailed as exc:
+            form.add_error(None, str(exc))
         else:
             messages.success(request, f"Invitation sent to {invitation.email}.")
             return redirect("member_list", org_id=organization.pk)

@@ -6,21 +6,20 @@ number of workers cause one token request per expiry, and one per revocation.
 """
 
 import hashlib
+import json
 import logging
-import os
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import requests
 from django.core.cache import cache
 from django.views.decorators.debug import sensitive_variables
-from oauthlib.oauth2 import BackendApplicationClient, OAuth2Error
-from requests_oauthlib import OAuth2Session
+from oauthlib.common import urldecode
+from oauthlib.oauth2 import BackendApplicationClient, MissingTokenError, OAuth2Error
 
 from integrations.threecx import crypto, errors
-from integrations.threecx.transport import Transport, error_for_status, parse_json
+from integrations.threecx.transport import Transport
 
 logger = logging.getLogger(__name__)
 
@@ -146,65 +145,62 @@ class SharedTokenProvider:
         except (KeyError, TypeError, ValueError, crypto.SecretUnreadable):
             return None
 
-    @sensitive_variables("token", "session")
+    @sensitive_variables("form", "answer", "token")
     def _fetch(self) -> CachedToken:
+        """One client-credentials exchange, through the transport like every other request.
+
+        oauthlib builds the form and reads the answer; the transport sends it, so the token
+        request, too, follows no redirect and connects only to checked addresses.
+        """
         if self.on_token_request is not None:
             self.on_token_request()
-        if self.transport.base_url.startswith("http://"):
-            # oauthlib refuses plain http unless told; the URL guard only lets http through
-            # when THREECX_ALLOW_HTTP says so (the simulator in development and tests).
-            os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-        session = OAuth2Session(client=BackendApplicationClient(client_id=self.client_id))
-        session.verify = self.transport.session.verify
-        session.headers.update(self.transport.session.headers)
-        # requests-oauthlib parses the body itself; check the status first so that 429/5xx
-        # become transient errors and 401/400 an authentication failure with 3CX's reason.
-        session.register_compliance_hook("access_token_response", _check_token_response)
+        client = BackendApplicationClient(client_id=self.client_id)
+        form = dict(
+            urldecode(
+                client.prepare_request_body(
+                    client_id=self.client_id,
+                    client_secret=self._client_secret,
+                    include_client_id=True,
+                )
+            )
+        )
         started = time.time()
         try:
-            token = session.fetch_token(
-                f"{self.transport.base_url}{TOKEN_PATH}",
-                client_id=self.client_id,
-                client_secret=self._client_secret,
-                include_client_id=True,
-                timeout=self.transport.timeout,
-            )
+            answer = self.transport.send("POST", TOKEN_PATH, data=form).data
         except errors.ThreeCXError as exc:
-            # Raised from the compliance hook deep inside requests-oauthlib, whose frames hold
-            # the secret in local variables: drop them from the traceback.
-            raise exc.with_traceback(None) from None
-        except OAuth2Error as exc:
-            raise errors.AuthenticationFailed(
-                f"The 3CX server refused the credentials ({exc.error}). {errors.AUTH_HINT}",
-                status=exc.status_code,
-            ) from None
-        except requests.RequestException as exc:
-            raise self.transport.connection_error(exc) from None
-        except ValueError as exc:  # oauthlib's complaints about the token's shape
-            raise errors.BadResponse(
-                f"The token answer from {self.transport.base_url} was not understood: {exc}"
-            ) from None
-        finally:
-            session.close()
-        expires_in = token.get("expires_in")
-        if not isinstance(expires_in, int | float) or expires_in <= 0:
-            raise errors.BadResponse("The token answer has no valid expires_in.")
-        if not token.get("access_token"):
-            raise errors.BadResponse("The token answer has no access_token.")
-        lifetime = token_lifetime_seconds(expires_in, self.version)
+            if exc.status in (400, 401):
+                raise errors.AuthenticationFailed(
+                    "The 3CX server did not accept the client ID and secret. " + errors.AUTH_HINT,
+                    status=exc.status,
+                ) from None
+            raise
+        token = _token_parse(client, answer, base_url=self.transport.base_url)
+        lifetime = token_lifetime_seconds(token["expires_in"], self.version)
         logger.info("Obtained a 3CX access token for %s (valid %.0f s)", self, lifetime)
         return CachedToken(token["access_token"], started + lifetime)
 
 
-def _check_token_response(response):
-    if response.status_code in (400, 401):
+@sensitive_variables("answer", "token")
+def _token_parse(client: BackendApplicationClient, answer, *, base_url: str) -> dict:
+    """The token answer, checked by oauthlib (error fields, token type) and for its lifetime."""
+    if not isinstance(answer, dict):
+        raise errors.BadResponse(f"The token answer from {base_url} is not a JSON object.")
+    expires_in = answer.get("expires_in")
+    valid_lifetime = isinstance(expires_in, int | float) and not isinstance(expires_in, bool)
+    # An OAuth error answer has no lifetime: oauthlib turns it into its error below.
+    if "error" not in answer and not (valid_lifetime and expires_in > 0):
+        raise errors.BadResponse("The token answer has no valid expires_in.")
+    try:
+        token = client.parse_request_body_response(json.dumps(answer))
+    except MissingTokenError:
+        raise errors.BadResponse("The token answer has no access_token.") from None
+    except OAuth2Error as exc:
         raise errors.AuthenticationFailed(
-            "The 3CX server did not accept the client ID and secret. " + errors.AUTH_HINT,
-            status=response.status_code,
-        )
-    if response.status_code >= 300:
-        raise error_for_status(
-            response.status_code, response.content, response.headers, path=TOKEN_PATH
-        )
-    parse_json(response.content, response.headers, path=TOKEN_PATH)
-    return response
+            f"The 3CX server refused the credentials ({exc.error}). {errors.AUTH_HINT}",
+            status=exc.status_code,
+        ) from None
+    except (ValueError, Warning):  # oauthlib's complaints about the token's shape
+        raise errors.BadResponse(f"The token answer from {base_url} was not understood.") from None
+    if not token.get("access_token") or not isinstance(token["access_token"], str):
+        raise errors.BadResponse("The token answer has no access_token.")
+    return token

@@ -22,7 +22,11 @@ from integrations.threecx.auth import SharedTokenProvider
 from integrations.threecx.directory_info import directory_parameters_parse
 from integrations.threecx.odata import PagedCollection, Query, key_segment, literal
 from integrations.threecx.transport import RetryPolicy, Transport
-from integrations.threecx.url_guard import base_url_check_address, base_url_normalize
+from integrations.threecx.url_guard import (
+    AddressPolicy,
+    base_url_check_address,
+    base_url_normalize,
+)
 
 API = "/xapi/v1"
 _UNKNOWN_PROPERTY = re.compile(r"[Cc]ould not find a property named '([^']+)'")
@@ -37,6 +41,7 @@ class ThreeCXClient:
         client_id: str,
         client_secret: str,
         verify_tls: bool = True,
+        ca_certificates: str = "",
         timeout: float = 30,
         version: str | None = None,
         page_size: int | None = None,
@@ -45,13 +50,19 @@ class ThreeCXClient:
         on_token_request: Callable[[], None] | None = None,
     ) -> None:
         self.base_url = base_url_normalize(base_url, allow_http=settings.THREECX_ALLOW_HTTP)
+        policy = AddressPolicy.from_settings()
         if check_address:
-            base_url_check_address(self.base_url, allowed=settings.THREECX_ALLOWED_ADDRESSES)
+            # Refuse early, with no request made; the transport checks again on connecting.
+            base_url_check_address(
+                self.base_url, allowed=policy.allowed, refuse_private=policy.refuse_private
+            )
         self.page_size = page_size or settings.THREECX_PAGE_SIZE
         self.transport = Transport(
             base_url=self.base_url,
             timeout=timeout,
             verify_tls=verify_tls,
+            ca_certificates=ca_certificates,
+            address_policy=policy,
             user_agent=settings.THREECX_USER_AGENT,
             retry=retry,
         )
@@ -75,6 +86,7 @@ class ThreeCXClient:
             client_id=connection.client_id,
             client_secret=connection.client_secret_get(),
             verify_tls=connection.verify_tls,
+            ca_certificates=connection.tls_ca_certificates,
             timeout=connection.timeout_seconds,
             version=connection.version or None,
             **kwargs,

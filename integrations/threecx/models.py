@@ -7,6 +7,7 @@ from django.db import models
 from django.views.decorators.debug import sensitive_variables
 
 from integrations.threecx import crypto
+from integrations.threecx.certificates import ca_certificates_validate
 
 
 class ThreeCXConnection(models.Model):
@@ -29,6 +30,15 @@ class ThreeCXConnection(models.Model):
         "verify TLS certificate",
         default=True,
         help_text="Turn off only for a server with a self-signed certificate on a trusted network.",
+    )
+    tls_ca_certificates = models.TextField(
+        "CA certificate",
+        blank=True,
+        validators=[ca_certificates_validate],
+        help_text=(
+            "For a server whose certificate comes from a private CA: the CA's certificate in PEM "
+            "(-----BEGIN CERTIFICATE-----). When set, only it is trusted for this server."
+        ),
     )
     timeout_seconds = models.PositiveSmallIntegerField(
         "request timeout (seconds)",

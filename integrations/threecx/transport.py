@@ -4,18 +4,28 @@ Every request gets connect/read timeouts, TLS verification as configured, the pr
 User-Agent and, unless told otherwise, a bearer token from the token provider. Every failure
 becomes one of `integrations.threecx.errors`, with a message a person can act on. Transient
 failures (429, 503, 5xx, timeouts, resets) are retried with backoff, honouring Retry-After.
+
+Redirects are never followed, and every TCP connection goes to an address the URL guard
+checked in the same lookup (`host_addresses_checked`), so neither a redirect nor a name that
+later resolves elsewhere can lead a worker to loopback or a metadata service. Error messages
+describe the remote side's answers (status, content type, length) but never quote a body
+other than a JSON error message.
 """
 
+import functools
 import json
 import logging
 import random
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import requests
+from django.views.decorators.debug import sensitive_variables
 from requests.exceptions import (
     ChunkedEncodingError,
     ConnectTimeout,
@@ -26,6 +36,8 @@ from requests.exceptions import (
 from urllib3.exceptions import NameResolutionError
 
 from integrations.threecx import errors
+from integrations.threecx.pinning import PinnedAdapter
+from integrations.threecx.url_guard import AddressPolicy, host_addresses_checked
 
 logger = logging.getLogger(__name__)
 
@@ -73,15 +85,29 @@ class Transport:
         timeout: float,
         verify_tls: bool,
         user_agent: str,
+        ca_certificates: str = "",
+        address_policy: AddressPolicy = AddressPolicy(),  # noqa: B008 - immutable
         session: requests.Session | None = None,
         tokens: TokenProvider | None = None,
         retry: RetryPolicy = RetryPolicy(),
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """`ca_certificates` (PEM) replaces the default CAs for a server with a private CA."""
         self.base_url = base_url.rstrip("/")
         self.timeout = (min(CONNECT_TIMEOUT, timeout), timeout)
         self.session = session or requests.Session()
+        # The connection's settings are the only ones: from the environment, REQUESTS_CA_BUNDLE
+        # would override verify=False, HTTPS_PROXY would hand name resolution to a proxy (past
+        # the address guard) and ~/.netrc could add credentials.
+        self.session.trust_env = False
+        self.verify = verify_tls
         self.session.verify = verify_tls
+        adapter = PinnedAdapter(
+            resolve=functools.partial(host_addresses_checked, policy=address_policy),
+            ca_certificates=ca_certificates if verify_tls else "",
+        )
+        self.session.mount("https://", adapter)
+        self.session.mount("http://", adapter)
         self.session.headers["User-Agent"] = user_agent
         self.session.headers["Accept"] = "application/json"
         self.tokens = tokens
@@ -133,6 +159,7 @@ class Transport:
                 self.sleep(wait)
         raise AssertionError("unreachable")
 
+    @sensitive_variables("token")
     def _send_authenticated(self, method, path, *, params, json_body, authenticated, expect):
         if not authenticated or self.tokens is None:
             return self.send(method, path, params=params, json_body=json_body, expect=expect)
@@ -156,6 +183,7 @@ class Transport:
                 status=exc.status,
             ) from None
 
+    @sensitive_variables("token", "headers", "data")
     def send(
         self,
         method: str,
@@ -179,11 +207,16 @@ class Transport:
                 data=data,
                 headers=headers,
                 timeout=self.timeout,
+                verify=self.verify,
                 allow_redirects=False,
             )
             body = raw.content  # read now, so a cut-off body fails here
         except requests.RequestException as exc:
             raise self.connection_error(exc) from None
+        except errors.ThreeCXError as exc:
+            # The address guard refused on connecting, deep inside requests, whose frames hold
+            # the request (a client secret, a token): drop them from the traceback.
+            raise exc.with_traceback(None) from None
         if raw.status_code >= 300:
             raise error_for_status(raw.status_code, body, raw.headers, path=path)
         if expect == "none" or (expect == "any" and not body):
@@ -195,8 +228,8 @@ class Transport:
         if isinstance(exc, SSLError):
             return errors.ConnectionFailed(
                 f"The TLS handshake with {server} failed ({_reason(exc)}). If the server uses a "
-                "self-signed certificate, install a trusted one or turn off TLS verification "
-                "for this connection."
+                "self-signed certificate or one from a private CA, install a trusted one, add "
+                "the CA certificate to this connection, or turn off TLS verification for it."
             )
         if isinstance(exc, ConnectTimeout):
             return errors.ConnectionFailed(
@@ -232,12 +265,19 @@ def parse_json(body: bytes, headers, *, path: str) -> Any:
     try:
         return json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        kind = headers.get("Content-Type", "no content type")
-        preview = body[:80].decode("utf-8", "replace").strip()
+        # Never quote the body: it may be anything, from anywhere (a login page, a service's
+        # credentials), and the message is stored on the connection and shown to its viewers.
         raise errors.BadResponse(
-            f"Expected JSON from {path} but got {kind} starting with {preview!r}. "
+            f"Expected JSON from {path} but got {body_summary(body, headers)}. "
             "Is the address that of a 3CX V20 server?"
         ) from None
+
+
+def body_summary(body: bytes, headers) -> str:
+    """What an answer was, without its content: "text/html (1,234 bytes)"."""
+    media_type = (headers.get("Content-Type") or "").split(";", 1)[0].strip().lower()
+    kind = media_type if _MEDIA_TYPE.fullmatch(media_type) else "no recognisable content type"
+    return f"{kind} ({len(body):,} bytes)"
 
 
 def error_for_status(status: int, body: bytes, headers, *, path: str) -> errors.ThreeCXError:
@@ -286,8 +326,10 @@ def error_for_status(status: int, body: bytes, headers, *, path: str) -> errors.
         )
     if 300 <= status < 400:
         return errors.NotFound(
-            f"The server redirected {path} elsewhere (HTTP {status}); check the server address "
-            "(it must be the 3CX web address, including https:// and the port).",
+            f"The server answered {path} with a redirect (HTTP {status}) to "
+            f"{_redirect_target(headers.get('Location'))}, which the dashboard does not follow. "
+            "Check the server address (it must be the 3CX web address, including https:// and "
+            "the port).",
             status=status,
         )
     return errors.ThreeCXError(f"Unexpected HTTP {status} from {path}.{detail}", status=status)
@@ -314,6 +356,23 @@ def _odata_error(body: bytes) -> tuple[str, str | None]:
     if isinstance(error, str):
         return str(data.get("error_description") or error), None
     return "", None
+
+
+def _redirect_target(location: str | None) -> str:
+    """The host a redirect points at, and nothing else of the Location (it may carry secrets)."""
+    try:
+        host = urlsplit(location or "").hostname
+    except ValueError:
+        host = None
+    if not location:
+        return "nowhere (no Location header)"
+    if not host:
+        return "another path on the same server"
+    return host if _HOST_NAME.fullmatch(host) else "an unreadable address"
+
+
+_MEDIA_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]{0,63}/[a-z0-9][a-z0-9!#$&^_.+-]{0,63}")
+_HOST_NAME = re.compile(r"[a-z0-9._:-]{1,253}")
 
 
 def _retry_after(value: str | None) -> float | None:

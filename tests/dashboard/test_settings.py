@@ -33,6 +33,7 @@ def start_django(env: dict[str, str]) -> subprocess.CompletedProcess:
         ("REDIS_URL", "http://localhost:6379"),
         ("DJANGO_DEBUG", "maybe"),
         ("EMAIL_PORT", "twenty-five"),
+        ("THREECX_REFUSE_PRIVATE", "sometimes"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(variable, value):

@@ -40,18 +40,33 @@ def browser() -> Iterator[Browser]:
 
 @pytest.fixture
 def new_page(browser: Browser) -> Iterator[Callable[[], Page]]:
-    """Open pages in separate browser contexts, so each has its own cookies (its own user)."""
+    """Open pages in separate browser contexts, so each has its own cookies (its own user).
+
+    Every test also checks that the browser blocked nothing under the Content-Security-Policy
+    (dashboard/middleware.py): Chromium logs each violation to the console.
+    """
     contexts = []
+    violations: list[str] = []
 
     def open_page() -> Page:
         context = browser.new_context(viewport={"width": 1280, "height": 800})
         context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
-        return context.new_page()
+        page = context.new_page()
+        page.on(
+            "console",
+            lambda message: (
+                violations.append(f"{page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
+        return page
 
     yield open_page
     for context in contexts:
         context.close()
+    assert violations == [], "the browser blocked something under the Content-Security-Policy"
 
 
 @pytest.fixture

@@ -97,6 +97,20 @@ def test_a_viewer_cannot_change_roles(page, live_server, organization, owner, vi
     expect(member_row(page, owner.email)).to_contain_text("Owner")
 
 
+def test_an_invitation_is_revoked_after_confirming(page, live_server, organization, owner):
+    sign_in(page, live_server, owner.email)
+    page.get_by_role("link", name="Members").click()
+    invite = page.get_by_role("region", name="Invite someone")
+    invite.get_by_label("Email address").fill("leaving@example.com")
+    invite.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_role("status")).to_contain_text("Invitation sent to leaving@example.com")
+
+    page.once("dialog", lambda dialog: dialog.accept())  # hx-confirm, not an inline onclick
+    page.get_by_role("button", name="Revoke").click()
+    expect(page.get_by_role("status")).to_contain_text("was revoked")
+    expect(page.get_by_text("No pending invitations.")).to_be_visible()
+
+
 def test_an_admin_changes_a_role_inline_with_htmx(page, live_server, organization, owner):
     colleague = MembershipFactory(organization=organization, role="viewer").user
     sign_in(page, live_server, owner.email)

@@ -109,6 +109,15 @@ def test_a_storage_folder_is_browsed_two_levels_deep(
     )
     screenshot(page, "storage-browser")
 
+    # The folder is in the address bar: Back returns to the one before, a reload (or a
+    # bookmark) opens the same one again.
+    expect(page).to_have_url(re.compile(r"/storage/\?filesystem=Local&path=%2Fvar%2Flib"))
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/storage/\?filesystem=Local&path=%2Fvar&"))
+    expect(page.get_by_role("link", name="lib", exact=True)).to_be_visible(timeout=SYNC_TIMEOUT_MS)
+    page.reload()
+    expect(page.get_by_role("link", name="lib", exact=True)).to_be_visible(timeout=SYNC_TIMEOUT_MS)
+
 
 def test_bad_credentials_are_explained(page, live_server, organization, owner, pbx, worker):
     sign_in(page, live_server, owner.email)

@@ -12,6 +12,7 @@ import contextlib
 import io
 import logging
 import socket
+import ssl
 import struct
 import sys
 import threading
@@ -31,10 +32,19 @@ class SimulatorServer:
         requests.get(server.base_url + "/xapi/v1/Users", ...)
     """
 
-    def __init__(self, simulator: Simulator, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        simulator: Simulator,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        """`ssl_context` (a server-side context with a certificate loaded) serves https."""
         self.simulator = simulator
         self.host = host
         self._requested_port = port
+        self._ssl_context = ssl_context
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -47,13 +57,20 @@ class SimulatorServer:
     @property
     def base_url(self) -> str:
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self._ssl_context else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     def start(self) -> SimulatorServer:
         if self._httpd is not None:
             return self
         server_class = _HTTPServer6 if ":" in self.host else _HTTPServer
         self._httpd = server_class((self.host, self._requested_port), _Handler)
+        if self._ssl_context is not None:
+            # The handshake happens on the first read, in the connection's own thread, so a
+            # client that refuses the certificate cannot stall the accepting thread.
+            self._httpd.socket = self._ssl_context.wrap_socket(
+                self._httpd.socket, server_side=True, do_handshake_on_connect=False
+            )
         self._httpd.app = self.simulator.wsgi_app
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,

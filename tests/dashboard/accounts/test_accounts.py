@@ -95,6 +95,41 @@ class TestMfaPolicy:
         assert client_for(user).get(reverse("account_logout")).status_code == 200
 
 
+class TestMfaPolicyForStaff:
+    """Staff see tenant data across organisations, so they need MFA in every one of them."""
+
+    @pytest.mark.parametrize("require_mfa", [True, False])
+    def test_provider_staff_without_mfa_see_no_tenant_data(self, client_for, require_mfa):
+        organization = OrganizationFactory(require_mfa=require_mfa)
+        client = client_for(UserFactory(is_provider_staff=True))
+        for url in (
+            reverse("organization_home", args=[organization.pk]),
+            reverse("organization_list"),
+            reverse("directory_list", args=[organization.pk, "users"]) + "?format=csv",
+        ):
+            response = client.get(url)
+            assert response.status_code == 302, url
+            assert response["Location"] == reverse("mfa_activate_totp"), url
+
+    def test_htmx_requests_of_provider_staff_are_redirected_as_a_whole_page(self, client_for):
+        organization = OrganizationFactory(require_mfa=True)
+        response = client_for(UserFactory(is_provider_staff=True)).get(
+            reverse("member_list", args=[organization.pk]), headers={"HX-Request": "true"}
+        )
+        assert response["HX-Redirect"] == reverse("mfa_activate_totp")
+
+    def test_provider_staff_with_mfa_export_as_members_do(self, client_for):
+        organization = OrganizationFactory(require_mfa=True)
+        client = client_for(UserFactory(is_provider_staff=True, mfa=True))
+        url = reverse("directory_list", args=[organization.pk, "users"])
+        assert client.get(url, {"format": "csv"}).status_code == 200
+
+    def test_django_staff_without_mfa_cannot_open_the_admin(self, client_for):
+        superuser = UserFactory(is_staff=True, is_superuser=True)
+        response = client_for(superuser).get(reverse("admin:tenants_organization_changelist"))
+        assert response["Location"] == reverse("mfa_activate_totp")
+
+
 def test_allauth_pages_use_the_product_layout(client):
     page = client.get(reverse("account_login"))
     assert "css/app.css" in page.text

@@ -135,6 +135,70 @@ class TestCreateAndEdit:
         assert not ThreeCXConnection.objects.exists()
 
 
+class TestSecretStaysWithItsServer:
+    """The stored secret is only ever sent to the address and client ID it was given for."""
+
+    @pytest.mark.parametrize("changed", ["base_url", "client_id"])
+    def test_it_asks_for_the_secret_again_when_the_address_or_client_id_changes(
+        self, client_for, organization, admin, simulator, make_simulator, connection_to, changed
+    ):
+        connection = connection_to(simulator)
+        elsewhere = make_simulator()
+        new_value = {"base_url": elsewhere.base_url, "client_id": "901"}[changed]
+        client = client_for(admin)
+        response = client.post(
+            reverse("connection_edit", args=[organization.pk, connection.pk]),
+            form_data(simulator.base_url, client_secret="", **{changed: new_value}),
+        )
+        assert response.status_code == 200
+        assert "enter the client secret again" in response.text
+        assert f'value="{new_value}"' in response.text  # what was typed is kept
+        stored = ThreeCXConnection.objects.get()
+        assert (stored.base_url, stored.client_id) == (connection.base_url, connection.client_id)
+        assert not Activity.objects.filter(action="connection.updated").exists()
+        # Pressing Test afterwards still talks only to the server the secret belongs to.
+        client.post(reverse("connection_test", args=[organization.pk, connection.pk]))
+        connection_check_execute(check_id=ConnectionCheck.objects.get().pk)
+        assert elsewhere.simulator.token_requests == 0
+        assert simulator.simulator.token_requests == 1
+
+    def test_a_new_address_with_the_secret_typed_again_is_saved(
+        self, client_for, organization, admin, simulator, make_simulator, connection_to
+    ):
+        connection = connection_to(simulator)
+        moved = make_simulator()
+        client_for(admin).post(
+            reverse("connection_edit", args=[organization.pk, connection.pk]),
+            form_data(moved.base_url),
+        )
+        connection.refresh_from_db()
+        assert connection.base_url == moved.base_url
+        assert connection.client_secret_get() == CLIENT_SECRET
+
+
+class TestControlCharacters:
+    @pytest.mark.parametrize(
+        ("field", "label", "value"),
+        [
+            ("name", "Name", "Head\r\noffice"),
+            ("name", "Name", "Head\x00office"),
+            ("client_id", "Client ID", "90\x000"),
+            ("base_url", "Server address", "https://pbx.example.com\x00"),
+            ("client_secret", "Client secret (API key)", "sec\x1bret"),
+        ],
+    )
+    def test_they_are_refused_with_a_message_naming_the_field(
+        self, client_for, organization, admin, simulator, field, label, value
+    ):
+        data = form_data(simulator.base_url, **{field: value})
+        response = client_for(admin).post(
+            reverse("connection_create", args=[organization.pk]), data
+        )
+        assert response.status_code == 200
+        assert f"{label} contains a" in response.text
+        assert not ThreeCXConnection.objects.exists()
+
+
 class TestTestConnection:
     def test_a_test_runs_in_the_background_and_shows_what_it_found(
         self,

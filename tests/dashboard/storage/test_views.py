@@ -1,15 +1,18 @@
-"""The storage browser's page, its browse request and the fragment that polls the answer."""
+"""The storage browser's page, its browse requests and the fragment that polls the answer."""
 
 import html
+import json
 import re
 from datetime import timedelta
 from unittest import mock
 
 import pytest
+from django.test import Client
 from django.urls import reverse
 
 from dashboard.storage.models import StorageBrowse
 from integrations.threecx import spec
+from tests.hostile import HOSTILE_VALUES, RAW_QUERY_STRINGS, everywhere
 
 pytestmark = pytest.mark.django_db
 HTMX = {"HX-Request": "true"}
@@ -25,6 +28,7 @@ def urls(organization, connection):
     class Urls:
         page = reverse("storage_browser", args=[organization.pk, connection.pk])
         browse = reverse("storage_browse", args=[organization.pk, connection.pk])
+        advanced = reverse("storage_browse_advanced", args=[organization.pk, connection.pk])
 
         @staticmethod
         def status(browse):
@@ -55,7 +59,7 @@ class TestPage:
         for value in spec.enum_values("Pbx.FileSystemType"):
             assert f'<option value="{value}"' in page.text
         assert "<details" in page.text and "Advanced" in page.text
-        assert f'hx-get="{urls.browse}"' in page.text
+        assert f'hx-post="{urls.browse}"' in page.text
 
     def test_outsiders_get_404(self, client_for, outsider, urls):
         assert client_for(outsider).get(urls.page).status_code == 404
@@ -66,7 +70,7 @@ class TestBrowse:
         self, client_for, viewer, urls, enqueued, django_capture_on_commit_callbacks
     ):
         with django_capture_on_commit_callbacks(execute=True):
-            response = client_for(viewer).get(
+            response = client_for(viewer).post(
                 urls.browse, {"filesystem": "Logs", "path": ""}, headers=HTMX
             )
         browse = StorageBrowse.objects.get()
@@ -80,7 +84,7 @@ class TestBrowse:
         assert "<html" not in response.text
 
     def test_without_htmx_the_whole_page_comes_back(self, client_for, viewer, urls, enqueued):
-        response = client_for(viewer).get(urls.browse, {"filesystem": "Local", "path": "/mnt"})
+        response = client_for(viewer).post(urls.browse, {"filesystem": "Local", "path": "/mnt"})
         assert "<html" in response.text and "Asking the PBX…" in response.text
 
     def test_invalid_json_is_refused_with_line_and_column_before_anything_is_queued(
@@ -88,35 +92,35 @@ class TestBrowse:
     ):
         typed = '{"Filesystem": "Local",\n  "Path": }'
         with django_capture_on_commit_callbacks(execute=True) as callbacks:
-            response = client_for(admin).post(urls.browse, {"parameters": typed}, headers=HTMX)
+            response = client_for(admin).post(urls.advanced, {"parameters": typed}, headers=HTMX)
         assert not StorageBrowse.objects.exists()
         assert not callbacks and not enqueued.called
         text = html.unescape(response.text)
         assert "Parameters are not valid JSON: Expecting value at line 2, column 11." in text
         assert typed in text  # what was typed is kept
         assert re.search(r"<textarea[^>]* autofocus", response.text)
-        page = client_for(admin).post(urls.browse, {"parameters": typed})
+        page = client_for(admin).post(urls.advanced, {"parameters": typed})
         assert re.search(r"<details[^>]* open>", page.text)  # without htmx: the panel is open
 
     @pytest.mark.parametrize(
-        ("method", "data"),
+        ("url", "data"),
         [
-            ("get", {"filesystem": "Dropbox", "path": "/"}),
-            ("post", {"parameters": '{"Filesystem": "Dropbox"}'}),
+            ("browse", {"filesystem": "Dropbox", "path": "/"}),
+            ("advanced", {"parameters": '{"Filesystem": "Dropbox"}'}),
         ],
         ids=["form", "advanced"],
     )
     def test_an_unknown_file_system_is_refused_with_the_allowed_values(
-        self, client_for, admin, urls, enqueued, method, data
+        self, client_for, admin, urls, enqueued, url, data
     ):
-        response = getattr(client_for(admin), method)(urls.browse, data, headers=HTMX)
+        response = client_for(admin).post(getattr(urls, url), data, headers=HTMX)
         text = html.unescape(response.text)
         assert "Filesystem 'Dropbox' is not one of Local, Ftp, GoogleDrive," in text
         assert not StorageBrowse.objects.exists()
 
     def test_an_unknown_parameter_is_refused(self, client_for, admin, urls, enqueued):
         response = client_for(admin).post(
-            urls.browse, {"parameters": '{"Filesystem": "Local", "Folder": "/"}'}, headers=HTMX
+            urls.advanced, {"parameters": '{"Filesystem": "Local", "Folder": "/"}'}, headers=HTMX
         )
         assert "Unknown parameter Folder" in response.text
         assert not StorageBrowse.objects.exists()
@@ -132,7 +136,7 @@ class TestBrowse:
     def test_advanced_takes_the_whole_body_or_the_inner_object(
         self, client_for, admin, urls, enqueued, typed
     ):
-        response = client_for(admin).post(urls.browse, {"parameters": typed}, headers=HTMX)
+        response = client_for(admin).post(urls.advanced, {"parameters": typed}, headers=HTMX)
         browse = StorageBrowse.objects.get()
         assert (browse.filesystem, browse.path, browse.parameters_typed()) == (
             "Sftp",
@@ -147,12 +151,12 @@ class TestBrowse:
     ):
         client = client_for(viewer)
         assert "needs the admin role" in client.get(urls.page).text
-        response = client.post(urls.browse, {"parameters": '{"Filesystem": "Local"}'})
+        response = client.post(urls.advanced, {"parameters": '{"Filesystem": "Local"}'})
         assert response.status_code == 403
         assert not StorageBrowse.objects.exists()
 
     def test_provider_staff_may_browse_too(self, client_for, provider_staff, urls, enqueued):
-        response = client_for(provider_staff).get(urls.browse, {"filesystem": "Local"})
+        response = client_for(provider_staff).post(urls.browse, {"filesystem": "Local"})
         assert response.status_code == 200
         assert StorageBrowse.objects.get().requested_by == provider_staff
 
@@ -191,7 +195,10 @@ class TestStatus:
         response = client_for(viewer).get(urls.status(browse), headers=HTMX)
         assert response.status_code == 286
         assert "nas</a>" in response.text and "usb stick</a>" in response.text
-        assert "filesystem=Local&amp;path=%2Fmnt%2Fnas&amp;root=%2F" in response.text
+        assert f'href="{urls.page}?filesystem=Local&amp;path=%2Fmnt%2Fnas&amp;root=%2F"' in (
+            response.text
+        )
+        assert f'hx-post="{urls.browse}"' in response.text
         assert 'aria-current="location">mnt<' in response.text
         assert 'id="storage-answer" hx-swap-oob="true"' in response.text
         assert html.escape('"Dirs": [\n    "/mnt/nas",') in response.text  # pretty-printed
@@ -246,20 +253,20 @@ class TestOnTheWorker:
     ):
         client = client_for(viewer)
 
-        def ask(url, data=None):
+        def ask(data):
             with django_capture_on_commit_callbacks(execute=True):
-                started = client.get(url, data, headers=HTMX)
+                started = client.post(urls.browse, data, headers=HTMX)
             assert "Asking the PBX…" in started.text  # the request itself never waits
             answer = client.get(urls.status(StorageBrowse.objects.first()), headers=HTMX)
             assert answer.status_code == 286
             return answer.text
 
         def link(page, label):
-            found = re.search(rf'href="([^"]+)"[^>]*>(?:<svg.*?</svg>\s*)?{label}</a>', page)
+            found = re.search(rf'hx-vals="([^"]+)"[^>]*>(?:<svg.*?</svg>\s*)?{label}</a>', page)
             assert found, f"no link to {label}"
-            return html.unescape(found.group(1))
+            return json.loads(html.unescape(found.group(1)))
 
-        top = ask(urls.browse, {"filesystem": "Local", "path": ""})
+        top = ask({"filesystem": "Local", "path": ""})
         assert "home</a>" in top and "mnt</a>" in top and "var</a>" in top
         mnt = ask(link(top, "mnt"))
         assert "/mnt/nas" in mnt
@@ -275,8 +282,204 @@ class TestOnTheWorker:
         connection.client_secret_set("wrong")
         connection.save()
         with django_capture_on_commit_callbacks(execute=True):
-            client_for(viewer).get(urls.browse, {"filesystem": "Local"}, headers=HTMX)
+            client_for(viewer).post(urls.browse, {"filesystem": "Local"}, headers=HTMX)
         answer = client_for(viewer).get(urls.status(StorageBrowse.objects.get()), headers=HTMX)
         assert answer.status_code == 286
         assert "Authentication failed." in answer.text
         assert "client ID and secret" in answer.text
+
+
+class TestOnlyPostsAsk:
+    """A GET (a link followed, prefetched or crawled) never records a question or calls."""
+
+    def test_the_page_at_a_folder_records_nothing_and_asks_from_the_browser_once_loaded(
+        self, client_for, viewer, urls, enqueued, django_capture_on_commit_callbacks
+    ):
+        folder = {"filesystem": "Local", "path": "/mnt/nas", "root": "/"}
+        with django_capture_on_commit_callbacks(execute=True) as callbacks:
+            page = client_for(viewer).get(urls.page, folder)
+        assert page.status_code == 200
+        assert not StorageBrowse.objects.exists()
+        assert not callbacks and not enqueued.called
+        section = re.search(r'<section id="storage-result"[^>]*>', page.text).group()
+        assert f'hx-post="{urls.browse}"' in section and 'hx-trigger="load"' in section
+        values = re.search(r'hx-vals="([^"]+)"', section).group(1)
+        assert json.loads(html.unescape(values)) == folder
+        assert 'value="/mnt/nas"' in page.text  # the form shows the folder too
+
+    def test_the_page_without_a_folder_asks_nothing(self, client_for, viewer, urls):
+        page = client_for(viewer).get(urls.page)
+        section = re.search(r'<section id="storage-result"[^>]*>', page.text).group()
+        assert "hx-post" not in section
+
+    @pytest.mark.parametrize("url", ["browse", "advanced"])
+    def test_a_get_of_the_browse_urls_is_refused(self, client_for, admin, urls, enqueued, url):
+        response = client_for(admin).get(getattr(urls, url), {"filesystem": "Local"})
+        assert response.status_code == 405
+        assert not StorageBrowse.objects.exists() and not enqueued.called
+
+    def test_a_post_without_the_csrf_token_is_refused(self, viewer, urls, enqueued):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(viewer)
+        response = client.post(urls.browse, {"filesystem": "Local"}, headers=HTMX)
+        assert response.status_code == 403
+        assert not StorageBrowse.objects.exists() and not enqueued.called
+
+    def test_a_post_with_the_csrf_token_of_the_page_browses(self, viewer, urls, enqueued):
+        client = Client(enforce_csrf_checks=True)
+        client.force_login(viewer)
+        page = client.get(urls.page)
+        token = re.search(r'"X-CSRFToken": "([^"]+)"', page.text).group(1)
+        response = client.post(
+            urls.browse, {"filesystem": "Local"}, headers=HTMX | {"X-CSRFToken": token}
+        )
+        assert response.status_code == 200
+        assert StorageBrowse.objects.get().requested_by == viewer
+
+
+class TestAddressBar:
+    def test_a_folder_opened_from_the_page_gets_a_history_entry_for_back_and_bookmarks(
+        self, client_for, viewer, urls, enqueued
+    ):
+        response = client_for(viewer).post(
+            urls.browse, {"filesystem": "Local", "path": "/mnt", "root": "/"}, headers=HTMX
+        )
+        assert response["HX-Push-Url"] == f"{urls.page}?filesystem=Local&path=%2Fmnt&root=%2F"
+
+    def test_the_folder_a_page_asks_for_on_load_replaces_its_entry(
+        self, client_for, viewer, urls, enqueued
+    ):
+        response = client_for(viewer).post(
+            urls.browse,
+            {"filesystem": "Local", "path": "/mnt"},
+            headers=HTMX | {"HX-Trigger": "storage-result"},
+        )
+        assert response["HX-Replace-Url"] == f"{urls.page}?filesystem=Local&path=%2Fmnt&root="
+        assert "HX-Push-Url" not in response
+
+    def test_advanced_json_never_goes_into_the_address_bar(self, client_for, admin, urls, enqueued):
+        response = client_for(admin).post(
+            urls.advanced,
+            {"parameters": '{"Filesystem": "Sftp", "Path": "/", "Json": "{\\"password\\": 1}"}'},
+            headers=HTMX,
+        )
+        assert response.status_code == 200
+        assert "HX-Push-Url" not in response and "HX-Replace-Url" not in response
+
+
+class TestRateLimits:
+    def test_a_user_over_the_limit_gets_a_429_saying_to_wait_and_nothing_is_asked(
+        self, client_for, viewer, urls, enqueued, settings
+    ):
+        settings.STORAGE_BROWSE_PER_USER = 2
+        client = client_for(viewer)
+        for _ in range(2):
+            assert (
+                client.post(urls.browse, {"filesystem": "Local"}, headers=HTMX).status_code == 200
+            )
+        response = client.post(urls.browse, {"filesystem": "Local"}, headers=HTMX)
+        assert response.status_code == 429
+        assert "You have opened 2 folders in the last minute" in response.text
+        assert "Wait a minute, then try again." in response.text
+        assert 'id="storage-result"' in response.text and 'role="alert"' in response.text
+        assert StorageBrowse.objects.count() == 2
+
+    def test_the_limit_of_a_connection_counts_everyone_and_advanced_too(
+        self, client_for, viewer, admin, urls, enqueued, settings
+    ):
+        settings.STORAGE_BROWSE_PER_CONNECTION = 2
+        client_for(viewer).post(urls.browse, {"filesystem": "Local"}, headers=HTMX)
+        client_for(admin).post(urls.advanced, {"parameters": '{"Filesystem": "Local"}'})
+        response = client_for(admin).post(urls.browse, {"filesystem": "Local"}, headers=HTMX)
+        assert response.status_code == 429
+        assert "Main PBX has been asked for 2 folders in the last minute" in response.text
+        assert StorageBrowse.objects.count() == 2
+
+    def test_without_htmx_the_page_says_so_too(self, client_for, viewer, urls, enqueued, settings):
+        settings.STORAGE_BROWSE_PER_USER = 1
+        client = client_for(viewer)
+        client.post(urls.browse, {"filesystem": "Local"})
+        response = client.post(urls.browse, {"filesystem": "Local"})
+        assert response.status_code == 429
+        assert "<html" in response.text and "Too many requests." in response.text
+
+    def test_viewers_and_provider_staff_keep_browsing_within_the_limits(
+        self, client_for, viewer, provider_staff, urls, enqueued
+    ):
+        for user in (viewer, provider_staff):
+            assert client_for(user).post(urls.browse, {"filesystem": "Local"}).status_code == 200
+        assert StorageBrowse.objects.count() == 2
+
+
+class TestControlCharacters:
+    @pytest.mark.parametrize(
+        ("field", "value"),
+        [("path", "/mnt\x00/nas"), ("path", "/mnt/\x1b[2J"), ("root", "/\x00"), ("path", "/a\nb")],
+    )
+    def test_a_control_character_in_the_path_is_refused_with_a_message(
+        self, client_for, viewer, urls, enqueued, field, value
+    ):
+        data = {"filesystem": "Local", "path": "/mnt"} | {field: value}
+        response = client_for(viewer).post(urls.browse, data, headers=HTMX)
+        assert response.status_code == 200
+        assert "contains a control character" in response.text or "a line break" in response.text
+        assert not StorageBrowse.objects.exists()
+
+    def test_the_page_at_a_folder_with_a_nul_shows_the_message_and_asks_nothing(
+        self, client_for, viewer, urls, enqueued
+    ):
+        page = client_for(viewer).get(urls.page, {"filesystem": "Local", "path": "/mnt\x00"})
+        assert page.status_code == 200
+        assert "Path contains a control character" in html.unescape(page.text)
+        section = re.search(r'<section id="storage-result"[^>]*>', page.text).group()
+        assert "hx-post" not in section
+        assert not StorageBrowse.objects.exists()
+
+    @pytest.mark.parametrize(
+        ("typed", "message"),
+        [
+            ('{"Filesystem": "Local", "Path": "/mnt\\u0000"}', "Path contains a control"),
+            ('{"Filesystem": "Local", "Path": "/mnt\\u0007"}', "Path contains a control"),
+            ('{"Filesystem": "Local\\u0000"}', "Filesystem 'Local\\x00' is not one of"),
+            ('{"Filesystem": "Sftp", "Json": "{\\"k\\": \\"\\u0000\\"}"}', "Json contains a"),
+            ('{"Filesystem": "Local", "Path": "/a\\nb"}', "Path contains a line break"),
+        ],
+    )
+    def test_a_control_character_escaped_in_the_advanced_json_is_refused(
+        self, client_for, admin, urls, enqueued, typed, message
+    ):
+        response = client_for(admin).post(urls.advanced, {"parameters": typed}, headers=HTMX)
+        assert response.status_code == 200
+        assert message in html.unescape(response.text)
+        assert not StorageBrowse.objects.exists()
+
+    def test_line_breaks_in_the_advanced_json_itself_are_fine(
+        self, client_for, admin, urls, enqueued
+    ):
+        typed = '{\n  "Filesystem": "Sftp",\n  "Json": "{\\n  \\"host\\": \\"nas\\"\\n}"\n}'
+        response = client_for(admin).post(urls.advanced, {"parameters": typed}, headers=HTMX)
+        assert response.status_code == 200
+        assert StorageBrowse.objects.get().filesystem == "Sftp"
+
+
+class TestHostileInput:
+    @pytest.mark.parametrize(("name", "value"), HOSTILE_VALUES, ids=[n for n, _ in HOSTILE_VALUES])
+    def test_no_value_fails_the_page_or_a_browse(
+        self, client_for, admin, urls, enqueued, name, value
+    ):
+        client = client_for(admin)
+        assert client.get(urls.page, everywhere(value)).status_code == 200
+        response = client.post(
+            urls.browse, everywhere(value) | {"filesystem": "Local"}, headers=HTMX
+        )
+        assert response.status_code == 200
+        typed = json.dumps({"Filesystem": "Local", "Path": value, "Json": value})
+        assert client.post(urls.advanced, {"parameters": typed}).status_code == 200
+        assert client.post(urls.advanced, {"parameters": value}).status_code == 200
+
+    @pytest.mark.parametrize(
+        ("name", "query"), RAW_QUERY_STRINGS, ids=[n for n, _ in RAW_QUERY_STRINGS]
+    )
+    def test_no_query_string_fails_the_page(self, client_for, viewer, urls, name, query):
+        assert client_for(viewer).get(f"{urls.page}?{query}").status_code == 200
+        assert not StorageBrowse.objects.exists()

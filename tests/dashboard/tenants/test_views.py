@@ -1,6 +1,8 @@
 from datetime import timedelta
+from smtplib import SMTPServerDisconnected
 
 import pytest
+from django.core.mail.backends.base import BaseEmailBackend
 from django.urls import reverse
 from django.utils import timezone
 
@@ -46,7 +48,7 @@ class TestHome:
         assert "Other Co" not in page.text
 
     def test_provider_staff_see_every_organisation(self, client_for, organization, outsider):
-        staff = UserFactory(is_provider_staff=True)
+        staff = UserFactory(is_provider_staff=True, mfa=True)
         page = client_for(staff).get(reverse("organization_list"))
         assert "Acme Telecom" in page.text and "Other Co" in page.text
         home = client_for(staff).get(reverse("organization_home", args=[organization.pk]))
@@ -71,6 +73,25 @@ class TestCreateOrganisation:
         page = client_for(owner).get(reverse("organization_home", args=[organization.pk]))
         assert "Connect your first 3CX server" in page.text
         assert "Integrations &rsaquo; API" in page.text
+
+
+class TestOrganisationNames:
+    @pytest.mark.parametrize("name", ["Acme\r\nBcc: x@example.com", "Acme\x00", "Acme\x1b[31m"])
+    def test_control_characters_are_refused_when_creating(self, client_for, name):
+        response = client_for(UserFactory()).post(reverse("organization_create"), {"name": name})
+        assert response.status_code == 200
+        assert "Name contains a" in response.text
+        assert not Organization.objects.exists()
+
+    def test_a_line_break_is_refused_when_renaming(self, client_for, organization, admin):
+        response = client_for(admin).post(
+            reverse("organization_settings", args=[organization.pk]),
+            {"name": "Acme\nTelecom"},
+        )
+        assert response.status_code == 200
+        assert "Name contains a line break" in response.text
+        organization.refresh_from_db()
+        assert organization.name == "Acme Telecom"
 
 
 class TestMembers:
@@ -169,6 +190,52 @@ class TestMembers:
         assert not Invitation.objects.filter(pk=invitation.pk).exists()
 
 
+class BrokenMailServer(BaseEmailBackend):
+    """An email backend whose server hangs up, as an SMTP relay that is down does."""
+
+    def send_messages(self, email_messages):
+        raise SMTPServerDisconnected("Connection unexpectedly closed")
+
+
+class TestInvitationEmail:
+    def test_a_failing_mail_server_leaves_no_invitation_behind(
+        self, client_for, organization, owner, settings
+    ):
+        settings.EMAIL_BACKEND = f"{__name__}.BrokenMailServer"
+        response = client_for(owner).post(
+            members_url(organization), {"email": "new@example.com", "role": "viewer"}
+        )
+        assert response.status_code == 200
+        assert "could not be sent, so no invitation was made" in response.text
+        assert 'value="new@example.com"' in response.text
+        assert not Invitation.objects.exists()
+        assert not Activity.objects.filter(action="member.invited").exists()
+
+    def test_a_stored_name_with_a_line_break_still_gets_its_invitation_sent(
+        self, client_for, organization, owner, mailoutbox
+    ):
+        # Saved before names refused control characters.
+        Organization.objects.filter(pk=organization.pk).update(name="Acme\r\nBcc: x@example.com")
+        response = client_for(owner).post(
+            members_url(organization), {"email": "new@example.com", "role": "viewer"}
+        )
+        assert response.status_code == 302
+        [message] = mailoutbox
+        assert message.subject.endswith("You are invited to Acme  Bcc: x@example.com")
+        assert message.to == ["new@example.com"]
+        assert Invitation.objects.filter(email="new@example.com").exists()
+
+    def test_an_address_with_a_control_character_is_refused_naming_the_field(
+        self, client_for, organization, owner
+    ):
+        response = client_for(owner).post(
+            members_url(organization), {"email": "new\x00@example.com", "role": "viewer"}
+        )
+        assert response.status_code == 200
+        assert "Email address contains a control character" in response.text
+        assert not Invitation.objects.exists()
+
+
 class TestInvitationLinks:
     def test_anonymous_visitors_sign_in_first_and_come_back(self, client, organization):
         invitation = InvitationFactory(organization=organization)
@@ -208,6 +275,11 @@ class TestInvitationLinks:
         response = client_for(UserFactory()).get(reverse("invitation_accept", args=["garbage"]))
         assert response.status_code == 400
         assert "This invitation link is not valid" in response.text
+
+    def test_a_link_with_control_characters_is_not_found_rather_than_failing(self, client_for):
+        client = client_for(UserFactory())
+        for method in (client.get, client.post):
+            assert method("/invitations/abc%00def/").status_code == 404
 
 
 class TestSettingsAndActivity:
@@ -264,7 +336,7 @@ class TestSettingsAndActivity:
         url = reverse("activity_list", args=[organization.pk])
         response = client_for(admin).get(url, {"action": "bogus"})
         assert response.status_code == 200
-        assert "Select a valid choice. bogus is not one of the available choices." in response.text
+        assert "“bogus” is not an action of this log: pick one from the list." in response.text
 
 
 def test_the_last_owner_has_no_remove_button(client_for, organization, owner):

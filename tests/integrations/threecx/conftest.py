@@ -14,6 +14,7 @@ import pytest
 import requests
 
 from integrations.threecx.simulator import Simulator, SimulatorConfig, SimulatorServer
+from tests.integrations.threecx.stubs import serve  # noqa: F401 - a fixture
 
 SMALL = SimulatorConfig(
     seed=7,

@@ -11,6 +11,7 @@ from integrations.threecx.models import ThreeCXConnection
 from integrations.threecx.simulator import Fault
 from tests.factories import OrganizationFactory
 from tests.integrations.threecx.clients import CLIENT_SECRET, simulator_client
+from tests.integrations.threecx.stubs import resolve_as
 
 
 @pytest.fixture(autouse=True)
@@ -61,4 +62,28 @@ def test_exception_reports_hide_the_secret(simulator, rf, settings):
         report = ExceptionReporter(rf.get("/"), *sys.exc_info()).get_traceback_html()
     library_frames = "/".join(["requests_oauthlib", "oauth2_session.py"])
     assert library_frames not in report  # the frames that hold the secret are dropped
+    assert secret not in report
+
+
+@pytest.mark.django_db
+@sensitive_variables("secret")
+def test_a_refusal_on_connecting_reports_no_secret(simulator, rf, settings, monkeypatch):
+    settings.DEBUG = False
+    settings.THREECX_ALLOWED_ADDRESSES = []
+    resolve_as(monkeypatch, "pbx.rebind.test", "198.51.100.7", "127.0.0.1")
+    connection = ThreeCXConnection(
+        organization=OrganizationFactory(),
+        name="PBX",
+        base_url=f"http://pbx.rebind.test:{simulator.port}",
+        client_id="900",
+    )
+    secret = "-".join(["rebinding", "secret", "value"])
+    connection.client_secret_set(secret)
+    connection.save()
+    try:
+        ThreeCXClient.for_connection(connection).version()
+    except errors.UnsafeAddress:
+        report = ExceptionReporter(rf.get("/"), *sys.exc_info()).get_traceback_html()
+    library_frames = "/".join(["requests", "adapters.py"])
+    assert library_frames not in report  # the frames that hold the request and its body
     assert secret not in report

@@ -6,6 +6,7 @@ from integrations.threecx.models import ThreeCXConnection
 from integrations.threecx.services import connection_check, connection_save
 from tests.factories import OrganizationFactory
 from tests.integrations.threecx.clients import CLIENT_ID, CLIENT_SECRET
+from tests.integrations.threecx.tls import certificate_authority
 
 pytestmark = pytest.mark.django_db
 
@@ -39,6 +40,38 @@ def test_an_empty_secret_on_edit_keeps_the_current_one(simulator):
     connection.name = "Renamed"
     connection_save(connection=connection, client_secret="")
     assert ThreeCXConnection.objects.get().client_secret_get() == CLIENT_SECRET
+
+
+@pytest.mark.parametrize("field", ["base_url", "client_id"])
+def test_the_stored_secret_never_follows_a_new_address_or_client_id(simulator, field):
+    connection = new_connection(simulator.base_url)
+    setattr(connection, field, {"base_url": "http://127.0.0.1:1", "client_id": "901"}[field])
+    with pytest.raises(errors.InvalidInput, match="enter the client secret again"):
+        connection_save(connection=connection, client_secret="")
+    stored = ThreeCXConnection.objects.get()
+    assert (stored.base_url, stored.client_id) == (simulator.base_url, CLIENT_ID)
+
+
+@pytest.mark.parametrize("change", ["verification turned off", "another CA trusted"])
+def test_the_stored_secret_is_not_sent_to_a_server_verified_less_than_before(simulator, change):
+    connection = new_connection(simulator.base_url)
+    if change == "verification turned off":
+        connection.verify_tls = False
+    else:
+        connection.tls_ca_certificates = certificate_authority().pem
+    with pytest.raises(errors.InvalidInput, match="enter the client secret again"):
+        connection_save(connection=connection, client_secret="")
+    stored = ThreeCXConnection.objects.get()
+    assert (stored.verify_tls, stored.tls_ca_certificates) == (True, "")
+
+
+def test_turning_verification_back_on_keeps_the_secret(simulator):
+    connection = new_connection(simulator.base_url)
+    connection.verify_tls = False
+    connection_save(connection=connection, client_secret=CLIENT_SECRET)
+    connection.verify_tls = True
+    connection_save(connection=connection, client_secret="")
+    assert ThreeCXConnection.objects.get().verify_tls is True
 
 
 def test_refused_addresses_are_not_saved(settings):
