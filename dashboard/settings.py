@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "django_celery_results",
     "dashboard.accounts",
     "dashboard.tenants",
+    "dashboard.jobs",
     "dashboard.directory",
     "dashboard.connections",
     "dashboard.storage",
@@ -107,8 +108,14 @@ TEMPLATES = [
 
 DATABASES = {"default": env_database("DATABASE_URL", f"sqlite:///{VAR_DIR / 'db.sqlite3'}")}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # Web, worker and scheduler share one SQLite file: wait for locks instead of failing.
-    DATABASES["default"]["OPTIONS"] = {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+    # Web, worker and scheduler share one SQLite file: wait for locks instead of failing,
+    # take the write lock when a transaction starts (no deadlock upgrading a read), and keep
+    # a write-ahead log so that readers (progress polls) never wait for a writer.
+    DATABASES["default"]["OPTIONS"] = {
+        "timeout": 20,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
     DATABASES["default"]["CONN_MAX_AGE"] = 0
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -150,6 +157,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "directory-mark-stale-runs": {"task": "directory.mark_stale_runs", "schedule": 300.0},
+    "jobs-mark-stale": {"task": "jobs.mark_stale", "schedule": 60.0},
+    "jobs-purge": {"task": "jobs.purge", "schedule": 6 * 60 * 60.0},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
@@ -239,6 +248,7 @@ STORAGES = {
 }
 
 LANGUAGE_CODE = "en-gb"
+FORMAT_MODULE_PATH = ["dashboard.formats"]  # one date format everywhere (see its module)
 TIME_ZONE = env_str("DJANGO_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
@@ -266,6 +276,11 @@ INVITATION_VALID_DAYS = env_int("DASHBOARD_INVITATION_VALID_DAYS", 7, minimum=1)
 DIRECTORY_SYNC_STALE_AFTER = env_int("DIRECTORY_SYNC_STALE_AFTER", 15 * 60, minimum=10)
 #: Automatic retry runs after a transient failure, and the wait before each (seconds).
 DIRECTORY_SYNC_RETRY_DELAYS = [60, 300, 900]
+#: A background job (connection test, storage browse) showing no sign of life for this long,
+#: queued without a worker taking it or running without its worker's heartbeat, is failed.
+JOB_STALE_AFTER = env_int("DASHBOARD_JOB_STALE_AFTER", 120, minimum=10)
+#: Finished background jobs are deleted this many days after they ended.
+JOB_RETENTION_DAYS = env_int("DASHBOARD_JOB_RETENTION_DAYS", 30, minimum=1)
 #: Storage browsing asks the PBX each time: how many folders a user, and all users of one
 #: connection together, may open per minute.
 STORAGE_BROWSE_PER_USER = env_int("DASHBOARD_STORAGE_BROWSE_PER_USER", 30, minimum=1)

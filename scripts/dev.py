@@ -14,6 +14,7 @@ import os
 import secrets
 import subprocess
 import sys
+import threading
 import venv
 from pathlib import Path
 
@@ -65,10 +66,53 @@ def run() -> int:
         SIMULATOR_PORT=os.environ.get("SIMULATOR_PORT", "8765"),
     )
     _run([PYTHON, "manage.py", "migrate", "--noinput"], env=env)
-    _run([PYTHON, "manage.py", "demo_setup"], env=env)
-    port = env.setdefault("DASHBOARD_PORT", "8000")
-    print(f"  Open http://127.0.0.1:{port}/ and sign in with the login above.\n", flush=True)
-    return _call([BIN / "honcho", "-f", "Procfile.dev", "start"], env=env)
+    # The simulator runs before the demo is set up, so that the demo directory is synced by
+    # the time the login is printed: the first page a newcomer opens has data.
+    simulator = _simulator_start(env)
+    try:
+        _run([PYTHON, "manage.py", "demo_setup", "--sync"], env=env)
+        port = env.setdefault("DASHBOARD_PORT", "8000")
+        print(f"  Open http://127.0.0.1:{port}/ and sign in with the login above.\n", flush=True)
+        return _call([BIN / "honcho", "-f", "Procfile.dev", "start"], env=env)
+    finally:
+        _stop(simulator)
+
+
+def _simulator_start(env: dict[str, str]) -> subprocess.Popen:
+    """Start the demo's 3CX simulator and return once it listens (it prints its address)."""
+    command = [
+        *("manage.py", "threecx_simulator", "--host", "127.0.0.1"),
+        *("--port", env["SIMULATOR_PORT"], "--users", "250", "--contacts", "5000", "--seed", "1"),
+    ]
+    simulator = subprocess.Popen(
+        [str(PYTHON), *command], env=env, stdout=subprocess.PIPE, text=True, bufsize=1
+    )
+    for line in simulator.stdout:
+        print(f"simulator | {line}", end="", flush=True)
+        if "listening on" in line:
+            # Keep reading its output, or the pipe fills and the simulator blocks.
+            threading.Thread(target=_echo, args=(simulator.stdout,), daemon=True).start()
+            return simulator
+    simulator.wait()
+    raise SystemExit(
+        f"The 3CX simulator did not start (exit code {simulator.returncode}); see above. "
+        f"Is port {env['SIMULATOR_PORT']} in use? Set SIMULATOR_PORT to a free one."
+    )
+
+
+def _echo(stream) -> None:
+    for line in stream:
+        print(f"simulator | {line}", end="", flush=True)
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def test(pytest_args: list[str]) -> int:

@@ -1,6 +1,7 @@
 """Test settings: the real settings module, with what tests need on top."""
 
 import os
+import tempfile
 import uuid
 
 os.environ.setdefault("DJANGO_SECRET_KEY", "tests-only-secret-key-not-used-anywhere-else")
@@ -18,5 +19,10 @@ STORAGES["staticfiles"]["BACKEND"] = "django.contrib.staticfiles.storage.StaticF
 # Tests must not share rate-limit counters or cached state with a running dev server.
 if not REDIS_URL:  # noqa: F405
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    # A file of this run's own, not memory: a real worker process (tests/workers.py) shares it.
+    DATABASES["default"]["TEST"] = {  # noqa: F405
+        "NAME": os.path.join(tempfile.gettempdir(), f"dashboard-tests-{uuid.uuid4().hex[:8]}.db")
+    }
 SESSION_COOKIE_SECURE = False
 CSRF_COOKIE_SECURE = False

@@ -17,8 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _test_database_url() -> str:
     db = connection.settings_dict
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        if connection.is_in_memory_db():
+            raise RuntimeError("A worker process cannot share an in-memory SQLite database.")
+        return f"sqlite:///{db['NAME']}"
     if db["ENGINE"] != "django.db.backends.postgresql":
-        raise RuntimeError("A worker process needs a database it can share: use PostgreSQL.")
+        raise RuntimeError("A worker process needs a database it can share.")
     user = db.get("USER") or "postgres"
     password = f":{db['PASSWORD']}" if db.get("PASSWORD") else ""
     return f"postgres://{user}{password}@{db['HOST']}:{db['PORT'] or 5432}/{db['NAME']}"

@@ -19,6 +19,22 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
     sync_interval = forms.ChoiceField(
         label="Sync the directory", choices=SyncInterval.choices, initial=SyncInterval.DAILY
     )
+    removal_review_percent = forms.IntegerField(
+        label="Hold a sync for review when it removes more than this % of a kind",
+        min_value=0,
+        max_value=100,
+        initial=10,
+        required=False,
+        help_text="It waits until an admin applies or discards it. Empty: as it is (10).",
+    )
+    removal_review_count = forms.IntegerField(
+        label="…and more than this many entries",
+        min_value=0,
+        max_value=10_000_000,
+        initial=50,
+        required=False,
+        help_text="Empty: as it is (50).",
+    )
     tls_ca_certificates_file = forms.FileField(
         label="Or upload the CA certificate",
         required=False,
@@ -69,6 +85,8 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
                 "client_id",
                 "client_secret",
                 "sync_interval",
+                "removal_review_percent",
+                "removal_review_count",
                 "verify_tls",
                 "tls_ca_certificates",
                 "tls_ca_certificates_file",

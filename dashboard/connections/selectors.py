@@ -2,10 +2,13 @@
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
 from dashboard.directory.models import DirectoryState, SyncRun
+from dashboard.tenants.access import OrganizationAccess, tenant_object_get
+from dashboard.tenants.models import Organization
 from integrations.threecx.models import ThreeCXConnection
 
 CHART_RUNS = 20
@@ -31,9 +34,26 @@ class ConnectionCard:
         return "ok"
 
 
-def connection_list(*, organization) -> QuerySet[ThreeCXConnection]:
-    return ThreeCXConnection.objects.filter(organization=organization).select_related(
-        "directory_state"
+def connection_list(*, organization: Organization) -> QuerySet[ThreeCXConnection]:
+    """The organisation's connections by name, with their directory state and the status and
+    error of their latest sync run (`latest_run_status`, `latest_run_error`)."""
+    latest = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-created_at")
+    return (
+        ThreeCXConnection.objects.filter(organization=organization)
+        .select_related("directory_state")
+        .annotate(
+            latest_run_status=Subquery(latest.values("status")[:1]),
+            latest_run_error=Subquery(latest.values("error")[:1]),
+        )
+        .order_by("name")
+    )
+
+
+def connection_get(access: OrganizationAccess, connection_id: Any) -> ThreeCXConnection:
+    """The one way a view reads a connection: one of the user's organisation, read as
+    `connection_list` reads it; 404 for any other (or a malformed id)."""
+    return tenant_object_get(
+        connection_list(organization=access.organization), access, pk=connection_id
     )
 
 

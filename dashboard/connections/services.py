@@ -1,11 +1,13 @@
 """Connection pages' writes: saving connections and running background checks."""
 
+from typing import Any
+
 from django.db import transaction
-from django.utils import timezone
 
 from dashboard.connections.models import ConnectionCheck
 from dashboard.directory.models import DirectoryState
-from dashboard.directory.services import sync_schedule_update
+from dashboard.directory.services import sync_review_threshold_update, sync_schedule_update
+from dashboard.jobs.runner import JobFailed, job_run
 from dashboard.tenants.activity import activity_record
 from integrations.threecx.models import ThreeCXConnection
 from integrations.threecx.services import connection_check, connection_save
@@ -25,11 +27,19 @@ STATUS_FIELDS = {
 
 @transaction.atomic
 def connection_store(
-    *, connection: ThreeCXConnection, client_secret: str, sync_interval: str, actor, request=None
+    *,
+    connection: ThreeCXConnection,
+    client_secret: str,
+    sync_interval: str,
+    removal_review: tuple[int | None, int | None] = (None, None),
+    actor,
+    request=None,
 ) -> ThreeCXConnection:
     created = connection._state.adding
     connection = connection_save(connection=connection, client_secret=client_secret)
     sync_schedule_update(connection=connection, interval=sync_interval)
+    percent, count = removal_review
+    sync_review_threshold_update(connection=connection, percent=percent, count=count)
     activity_record(
         organization=connection.organization,
         actor=actor,
@@ -57,9 +67,20 @@ def connection_delete(*, connection: ThreeCXConnection, actor, request=None) -> 
     connection.delete()
 
 
-def connection_check_request(*, connection: ThreeCXConnection, actor) -> ConnectionCheck:
+@transaction.atomic
+def connection_check_request(
+    *, connection: ThreeCXConnection, actor, request=None
+) -> ConnectionCheck:
+    """Record a check of the connection; the worker carries it out once committed."""
     check = ConnectionCheck.objects.create(
         organization_id=connection.organization_id, connection=connection, requested_by=actor
+    )
+    activity_record(
+        organization=connection.organization,
+        actor=actor,
+        action="connection.tested",
+        target=connection,
+        request=request,
     )
     from dashboard.connections.tasks import connection_check_task
 
@@ -67,24 +88,23 @@ def connection_check_request(*, connection: ThreeCXConnection, actor) -> Connect
     return check
 
 
-def connection_check_execute(*, check_id) -> ConnectionCheck:
-    if not ConnectionCheck.objects.filter(pk=check_id, status=ConnectionCheck.Status.QUEUED).update(
-        status=ConnectionCheck.Status.RUNNING
-    ):
-        return ConnectionCheck.objects.get(pk=check_id)
-    check = ConnectionCheck.objects.select_related("connection").get(pk=check_id)
+def connection_check_execute(*, check_id, worker: str = "") -> ConnectionCheck:
+    """Carry out a queued check (once, however often the task is delivered).
+
+    connection_check records the outcome on the connection too: a success clears its
+    "Last error", a failure sets it.
+    """
+    return job_run(ConnectionCheck, check_id, _check, worker=worker)
+
+
+def _check(check: ConnectionCheck) -> dict[str, Any]:
     outcome = connection_check(connection=check.connection)
-    check.finished_at = timezone.now()
-    if outcome.ok:
-        check.status = ConnectionCheck.Status.SUCCEEDED
-        check.result = {"version": outcome.version} | {
-            key: outcome.status.get(key) for key in STATUS_FIELDS if key in outcome.status
-        }
-    else:
-        check.status = ConnectionCheck.Status.FAILED
-        check.error_title, check.error = outcome.error_title, outcome.error
-    check.save()
-    return check
+    if not outcome.ok:
+        raise JobFailed(outcome.error_title, outcome.error)
+    return {
+        "result": {"version": outcome.version}
+        | {key: outcome.status.get(key) for key in STATUS_FIELDS if key in outcome.status}
+    }
 
 
 def directory_state(connection: ThreeCXConnection) -> DirectoryState:

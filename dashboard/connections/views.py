@@ -1,8 +1,10 @@
 """Connection pages: list, add, edit, delete, test, sync and watch a sync."""
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django.views.decorators.vary import vary_on_headers
 from django_htmx.http import HttpResponseStopPolling
@@ -10,21 +12,17 @@ from django_htmx.http import HttpResponseStopPolling
 from dashboard.connections import selectors, services
 from dashboard.connections.forms import ConnectionForm
 from dashboard.connections.models import ConnectionCheck
-from dashboard.connections.templatetags.connections_extras import kind_label
 from dashboard.directory.models import EntryKind, SyncRun
+from dashboard.directory.progress import sync_run_progress_rows
 from dashboard.directory.services import sync_run_cancel, sync_run_request
+from dashboard.htmx import fragment_or_redirect
+from dashboard.jobs.htmx import job_poll_response
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
 from dashboard.tenants.models import Role
 from integrations.threecx.errors import InvalidInput, UnsafeAddress
 from integrations.threecx.models import ThreeCXConnection
 
 RECENT_RUNS = 10
-
-
-def _connection(access: OrganizationAccess, connection_id) -> ThreeCXConnection:
-    return tenant_object_get(
-        ThreeCXConnection.objects.select_related("directory_state"), access, pk=connection_id
-    )
 
 
 @organization_view()
@@ -49,7 +47,7 @@ def connection_create(request: HttpRequest, access: OrganizationAccess) -> HttpR
 def connection_edit(
     request: HttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
-    return _connection_form(request, access, _connection(access, connection_id))
+    return _connection_form(request, access, selectors.connection_get(access, connection_id))
 
 
 def _connection_form(request, access, connection: ThreeCXConnection) -> HttpResponse:
@@ -59,7 +57,13 @@ def _connection_form(request, access, connection: ThreeCXConnection) -> HttpResp
         request.FILES or None,
         instance=connection,
         organization=access.organization,
-        initial={"sync_interval": state.sync_interval} if state else None,
+        initial={
+            "sync_interval": state.sync_interval,
+            "removal_review_percent": state.removal_review_percent,
+            "removal_review_count": state.removal_review_count,
+        }
+        if state
+        else None,
     )
     if request.method == "POST" and form.is_valid():
         try:
@@ -67,6 +71,10 @@ def _connection_form(request, access, connection: ThreeCXConnection) -> HttpResp
                 connection=form.save(commit=False),
                 client_secret=form.cleaned_data["client_secret"],
                 sync_interval=form.cleaned_data["sync_interval"],
+                removal_review=(
+                    form.cleaned_data["removal_review_percent"],
+                    form.cleaned_data["removal_review_count"],
+                ),
                 actor=request.user,
                 request=request,
             )
@@ -95,7 +103,7 @@ def _connection_form(request, access, connection: ThreeCXConnection) -> HttpResp
 def connection_detail(
     request: HttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
-    connection = _connection(access, connection_id)
+    connection = selectors.connection_get(access, connection_id)
     runs = SyncRun.objects.filter(connection=connection).select_related("requested_by")
     history = selectors.count_history(connection)
     return render(
@@ -121,7 +129,7 @@ def connection_detail(
 def connection_delete(
     request: HttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
-    connection = _connection(access, connection_id)
+    connection = selectors.connection_get(access, connection_id)
     if request.method == "POST":
         services.connection_delete(connection=connection, actor=request.user, request=request)
         messages.success(request, f"{connection.name} and its synced directory were deleted.")
@@ -138,20 +146,21 @@ def connection_delete(
     )
 
 
-@vary_on_headers("HX-Request")
 @organization_view(Role.ADMIN)
 @require_POST
 def connection_test(
     request: HttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
-    connection = _connection(access, connection_id)
-    check = services.connection_check_request(connection=connection, actor=request.user)
-    if not request.htmx:
-        messages.info(request, "Testing the connection; the result appears below.")
-        return redirect(
-            "connection_detail", org_id=access.organization.pk, connection_id=connection.pk
-        )
-    return _check_fragment(request, access, check)
+    connection = selectors.connection_get(access, connection_id)
+    check = services.connection_check_request(
+        connection=connection, actor=request.user, request=request
+    )
+    return fragment_or_redirect(
+        request,
+        lambda: _check_fragment(request, access, check),
+        redirect_to=_detail_url(connection),
+        message="Testing the connection; the result appears below.",
+    )
 
 
 @vary_on_headers("HX-Request")
@@ -160,7 +169,7 @@ def connection_test(
 def connection_check_status(
     request: HttpRequest, access: OrganizationAccess, connection_id, check_id
 ) -> HttpResponse:
-    connection = _connection(access, connection_id)
+    connection = selectors.connection_get(access, connection_id)
     check = tenant_object_get(
         ConnectionCheck.objects.filter(connection=connection), access, pk=check_id
     )
@@ -168,33 +177,40 @@ def connection_check_status(
 
 
 def _check_fragment(request, access, check: ConnectionCheck) -> HttpResponse:
-    response = render(
+    return job_poll_response(
         request,
-        "connections/_check.html",
-        {"organization": access.organization, "check": check, "labels": services.STATUS_FIELDS},
+        check,
+        template="connections/_check.html",
+        context=lambda: {
+            "organization": access.organization,
+            "connection": check.connection,
+            "check": check,
+            "labels": services.STATUS_FIELDS,
+            # A finished check changed the connection's "Last error": show it as it is now.
+            "refresh_last_error": check.is_finished,
+        },
     )
-    if check.is_finished and request.htmx and request.method == "GET":
-        response.status_code = HttpResponseStopPolling.status_code
-    return response
 
 
-@vary_on_headers("HX-Request")
 @organization_view(Role.ADMIN)
 @require_POST
 def connection_sync(
     request: HttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
-    connection = _connection(access, connection_id)
+    connection = selectors.connection_get(access, connection_id)
     run, created = sync_run_request(
-        connection=connection, requested_by=request.user, request=request
+        connection=connection,
+        requested_by=request.user,
+        # "Sync now, and apply removals": however many it removes, no review.
+        confirm_removals=request.POST.get("confirm_removals") == "yes",
+        request=request,
     )
-    if not request.htmx:
-        if not created:
-            messages.info(request, "A sync of this connection is already under way.")
-        return redirect(
-            "connection_detail", org_id=access.organization.pk, connection_id=connection.pk
-        )
-    return _progress_fragment(request, access, run)
+    return fragment_or_redirect(
+        request,
+        lambda: _progress_fragment(request, access, run),
+        redirect_to=_detail_url(connection),
+        message="" if created else "A sync of this connection is already under way.",
+    )
 
 
 @vary_on_headers("HX-Request")
@@ -203,7 +219,7 @@ def connection_sync(
 def sync_run_progress(
     request: HttpRequest, access: OrganizationAccess, connection_id, run_id
 ) -> HttpResponse:
-    connection = _connection(access, connection_id)
+    connection = selectors.connection_get(access, connection_id)
     run = tenant_object_get(SyncRun.objects.filter(connection=connection), access, pk=run_id)
     response = _progress_fragment(request, access, run)
     if not run.is_active and request.htmx:
@@ -213,40 +229,28 @@ def sync_run_progress(
     return response
 
 
-@vary_on_headers("HX-Request")
 @organization_view(Role.ADMIN)
 @require_POST
 def sync_run_cancel_view(
     request: HttpRequest, access: OrganizationAccess, connection_id, run_id
 ) -> HttpResponse:
-    connection = _connection(access, connection_id)
+    connection = selectors.connection_get(access, connection_id)
     run = tenant_object_get(SyncRun.objects.filter(connection=connection), access, pk=run_id)
     run = sync_run_cancel(run=run, actor=request.user, request=request)
-    if not request.htmx:
-        messages.info(request, "The sync will stop at its next page.")
-        return redirect(
-            "connection_detail", org_id=access.organization.pk, connection_id=connection.pk
-        )
-    return _progress_fragment(request, access, run)
+    return fragment_or_redirect(
+        request,
+        lambda: _progress_fragment(request, access, run),
+        redirect_to=_detail_url(connection),
+        message="The sync will stop at its next page.",
+    )
+
+
+def _detail_url(connection: ThreeCXConnection) -> str:
+    return reverse("connection_detail", args=[connection.organization_id, connection.pk])
 
 
 def _progress_fragment(request, access, run: SyncRun) -> HttpResponse:
-    rows = []
-    for kind, progress in (run.progress or {}).items():
-        total = progress.get("total")
-        fetched = progress.get("fetched", 0)
-        percent = 100 if progress.get("done") else (min(99, fetched * 100 // total) if total else 0)
-        rows.append(
-            {
-                "label": kind_label(kind),
-                "fetched": fetched,
-                "total": total,
-                "percent": percent,
-                "done": progress.get("done"),
-            }
-        )
-    done = sum(r["percent"] for r in rows)
-    overall = done // len(rows) if rows else 0
+    rows, overall = sync_run_progress_rows(run)
     return render(
         request,
         "connections/_sync_progress.html",
@@ -256,5 +260,6 @@ def _progress_fragment(request, access, run: SyncRun) -> HttpResponse:
             "rows": rows,
             "overall": overall,
             "connection": run.connection,
+            "retries": len(settings.DIRECTORY_SYNC_RETRY_DELAYS),
         },
     )

@@ -52,8 +52,14 @@ class DirectoryState(models.Model):
     )
     #: Counts per kind of the visible directory, for dashboards: {"user": 250, ...}.
     counts = models.JSONField(default=dict, blank=True)
-    #: The system status object at the last successful run.
+    #: The system status object at the last successful run (the licence key masked).
     system_status = models.JSONField(default=dict, blank=True)
+    #: A run that would remove more than this share of a kind's visible entries, and more
+    #: than `removal_review_count` of them, waits for an admin's review instead of switching.
+    removal_review_percent = models.PositiveSmallIntegerField(
+        default=10, help_text="Percent of a kind's entries."
+    )
+    removal_review_count = models.PositiveIntegerField(default=50, help_text="Entries.")
 
     def __str__(self) -> str:
         return f"Directory of {self.connection_id} at generation {self.generation}"
@@ -164,6 +170,10 @@ class SyncRun(models.Model):
         SUCCEEDED = "succeeded", "Succeeded"
         FAILED = "failed", "Failed"
         CANCELLED = "cancelled", "Cancelled"
+        #: Finished, but it would remove too many entries: waits for an admin to apply it.
+        NEEDS_REVIEW = "needs_review", "Needs review"
+        #: Held for review, then discarded by an admin or superseded by a newer sync.
+        DISCARDED = "discarded", "Discarded"
 
     class Trigger(models.TextChoices):
         MANUAL = "manual", "Manual"
@@ -194,6 +204,10 @@ class SyncRun(models.Model):
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     worker = models.CharField(max_length=255, blank=True)
     cancel_requested = models.BooleanField(default=False)
+    #: Set by "Sync now, and apply removals": however much it removes, it is not held.
+    confirm_removals = models.BooleanField(default=False)
+    #: When a retry run is due (it waits in the broker until then).
+    scheduled_for = models.DateTimeField(null=True, blank=True)
     #: {"user": {"fetched": 120, "total": 250, "done": false}, ...} in sync order.
     progress = models.JSONField(default=dict, blank=True)
     added = models.PositiveIntegerField(default=0)
@@ -204,6 +218,12 @@ class SyncRun(models.Model):
     error_permanent = models.BooleanField(default=False)
     attempt = models.PositiveSmallIntegerField(default=1)
     log = models.JSONField(default=list, blank=True)
+    #: Non-directory reads that failed without failing the run (the directory still
+    #: switched): [{"step": "SystemStatus", "error": "Server error: ..."}].
+    warnings = models.JSONField(default=list, blank=True)
+    #: What the server said at this run, applied with its generation (also after a review).
+    server_version = models.CharField(max_length=64, blank=True)
+    system_status = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -223,6 +243,10 @@ class SyncRun(models.Model):
     @property
     def is_active(self) -> bool:
         return self.status in self.ACTIVE
+
+    @property
+    def needs_review(self) -> bool:
+        return self.status == self.Status.NEEDS_REVIEW
 
 
 class SyncChange(models.Model):

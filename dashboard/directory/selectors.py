@@ -14,7 +14,9 @@ from django.core.cache import cache
 from django.core.paginator import Page, Paginator
 from django.db import connection as db_connection
 from django.db.models import (
+    BooleanField,
     Exists,
+    ExpressionWrapper,
     F,
     Func,
     IntegerField,
@@ -29,6 +31,7 @@ from django.db.models.expressions import RawSQL
 from django.db.models.functions import Coalesce
 from django.utils.functional import cached_property
 
+from dashboard.directory import search
 from dashboard.directory.models import (
     DirectoryEntry,
     DirectoryRelation,
@@ -36,6 +39,7 @@ from dashboard.directory.models import (
     SyncChange,
     SyncRun,
 )
+from dashboard.directory.search import text_unaccent
 from dashboard.directory.sources import SOURCES
 from dashboard.tenants.models import Organization
 from integrations.threecx import spec
@@ -59,33 +63,20 @@ NUMBER_RELATIONS = (
 
 
 class SearchText(Func):
-    """Columns joined by spaces, after a leading space that makes every word start " word".
+    """Columns joined by spaces, after a leading space that makes every word start " word",
+    without accents (see `search.py`).
 
-    Keep identical to the trigram index expressions of migration 0002: PostgreSQL uses an
+    Keep identical to the trigram index expressions of migration 0005: PostgreSQL uses an
     expression index only for a query repeating its expression exactly, and `__icontains`
-    turns this into UPPER((' ' || ...)::text) LIKE UPPER('%term%').
+    turns this into UPPER(directory_unaccent(' ' || ...)::text) LIKE UPPER('%term%').
     """
 
     arg_joiner = " || ' ' || "
-    template = "(' ' || %(expressions)s)"
+    template = f"{search.FUNCTION}(' ' || %(expressions)s)"
     output_field = TextField()
 
     def __init__(self, *fields: str) -> None:
         super().__init__(*(F(name) for name in fields))
-
-
-def connection_list(*, organization: Organization) -> QuerySet[ThreeCXConnection]:
-    """The organisation's connections with their directory state and their latest run."""
-    latest = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-created_at")
-    return (
-        ThreeCXConnection.objects.filter(organization=organization)
-        .select_related("directory_state")
-        .annotate(
-            latest_run_status=Subquery(latest.values("status")[:1]),
-            latest_run_error=Subquery(latest.values("error")[:1]),
-        )
-        .order_by("name")
-    )
 
 
 def entry_list(
@@ -185,6 +176,16 @@ def entry_search(entries: QuerySet[DirectoryEntry], text: str) -> QuerySet[Direc
 
 def entries_of_company(entries: QuerySet[DirectoryEntry], text: str) -> QuerySet[DirectoryEntry]:
     return _containing(entries, text, alias="company_text", fields=("company",))
+
+
+def entries_named_first(
+    entries: QuerySet[DirectoryEntry], *, descending: bool = False
+) -> QuerySet[DirectoryEntry]:
+    """Entries by name, those without a name last, by company (what they are listed as)."""
+    unnamed = ExpressionWrapper(Q(name=""), output_field=BooleanField())
+    if descending:
+        return entries.order_by(unnamed.asc(), "-name", "-company", "-pk")
+    return entries.order_by(unnamed.asc(), "name", "company", "pk")
 
 
 def entries_with_missing_targets(
@@ -334,6 +335,7 @@ def entry_changes(*, entry: DirectoryEntry, limit: int = 50) -> list[SyncChange]
         SyncChange.objects.filter(
             connection_id=entry.connection_id, kind=entry.kind, external_id=entry.external_id
         )
+        .exclude(run__status=SyncRun.Status.NEEDS_REVIEW)
         .select_related("run")
         .order_by("-run__created_at", "-pk")[:limit]
     )
@@ -346,7 +348,12 @@ def change_list(
     changes = SyncChange.objects.select_related("run")
     if run is not None:
         return changes.filter(run=run).order_by("kind", "label", "pk")
-    return changes.filter(connection=connection).order_by("-run__created_at", "kind", "label", "pk")
+    # A run held for review has not happened yet: its changes are on its own review page.
+    return (
+        changes.filter(connection=connection)
+        .exclude(run__status=SyncRun.Status.NEEDS_REVIEW)
+        .order_by("-run__created_at", "kind", "label", "pk")
+    )
 
 
 @dataclass(frozen=True)
@@ -397,7 +404,7 @@ def _with_ids(entries: QuerySet[DirectoryEntry], ids: list[int]) -> QuerySet[Dir
 def _containing(
     entries: QuerySet[DirectoryEntry], text: str, *, alias: str, fields: tuple[str, ...]
 ) -> QuerySet[DirectoryEntry]:
-    words = text.split()
+    words = [word for word in text_unaccent(text).split() if word]
     if not words:
         return entries
     entries = entries.alias(**{alias: SearchText(*fields)})
@@ -490,8 +497,7 @@ def _incoming_label(kind: str) -> str:
 
 def _secret_fields(kind: str) -> frozenset[str]:
     entity_set = next((s.entity_set for s in SOURCES if s.kind == kind), None)
-    schema_name = spec.entity_schema_name(entity_set) if entity_set else None
-    return spec.secret_fields(schema_name) if schema_name else frozenset()
+    return spec.entity_set_secret_fields(entity_set) if entity_set else frozenset()
 
 
 def _differences(path: str, before: Any, after: Any) -> list[FieldChange]:

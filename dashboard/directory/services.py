@@ -2,6 +2,7 @@
 
 import json
 import logging
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
@@ -9,6 +10,7 @@ from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 from kombu.exceptions import OperationalError
 
+from dashboard.directory import sync
 from dashboard.directory.models import DirectoryState, SyncInterval, SyncRun
 from dashboard.directory.sync import sync_runs_mark_stale
 from dashboard.tenants.activity import activity_record
@@ -25,18 +27,28 @@ def sync_run_request(
     requested_by=None,
     attempt: int = 1,
     countdown: float = 0,
+    confirm_removals: bool = False,
     request=None,
     enqueue: bool = True,
 ) -> tuple[SyncRun, bool]:
     """Queue a sync, or return the one already queued or running for this connection.
 
-    Returns (run, created). The task is sent only once the transaction commits; with
+    Returns (run, created). While a run waits for a review of its removals, scheduled and
+    retry syncs return that run instead of piling up; a sync someone asks for runs and, once
+    a worker starts it, supersedes the held run. With `confirm_removals` the run switches
+    however much it removes. The task is sent only once the transaction commits; with
     `enqueue=False` none is sent and the caller runs the sync itself (sync_run_execute).
     """
     sync_runs_mark_stale()
     active = SyncRun.objects.filter(connection=connection, status__in=SyncRun.ACTIVE).first()
     if active is not None:
         return active, False
+    if trigger != SyncRun.Trigger.MANUAL:
+        held = SyncRun.objects.filter(
+            connection=connection, status=SyncRun.Status.NEEDS_REVIEW
+        ).first()
+        if held is not None:
+            return held, False
     try:
         with transaction.atomic():
             run = SyncRun.objects.create(
@@ -45,6 +57,8 @@ def sync_run_request(
                 trigger=trigger,
                 requested_by=requested_by if getattr(requested_by, "pk", None) else None,
                 attempt=attempt,
+                confirm_removals=confirm_removals,
+                scheduled_for=timezone.now() + timedelta(seconds=countdown) if countdown else None,
             )
     except IntegrityError:  # another request won the race; the constraint allows one
         return SyncRun.objects.get(connection=connection, status__in=SyncRun.ACTIVE), False
@@ -52,7 +66,9 @@ def sync_run_request(
         activity_record(
             organization=connection.organization,
             actor=requested_by,
-            action="directory.sync_started",
+            action=(
+                "directory.sync_started_confirmed" if confirm_removals else "directory.sync_started"
+            ),
             target=connection,
             details={"run": str(run.pk)},
             request=request,
@@ -63,27 +79,65 @@ def sync_run_request(
 
 
 def sync_run_cancel(*, run: SyncRun, actor=None, request=None) -> SyncRun:
-    """Cancel a queued run at once; ask a running one to stop at its next page."""
+    """Cancel a queued run at once; ask a running one to stop at its next page.
+
+    The activity log says what happened: "cancelled" only for a run that had not started;
+    for a running one, that stopping was asked for (the worker logs the cancellation when
+    it stops, and a run that finished first stays succeeded and logs nothing)."""
     now = timezone.now()
     if SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.QUEUED).update(
         status=SyncRun.Status.CANCELLED, finished_at=now, error="Cancelled before it started."
     ):
-        pass
+        action = "directory.sync_cancelled"
+    elif SyncRun.objects.filter(
+        pk=run.pk, status=SyncRun.Status.RUNNING, cancel_requested=False
+    ).update(cancel_requested=True):
+        action = "directory.sync_cancel_requested"
     else:
-        SyncRun.objects.filter(pk=run.pk, status=SyncRun.Status.RUNNING).update(
-            cancel_requested=True
-        )
-    if actor is not None and getattr(actor, "pk", None):
+        action = None  # it ended meanwhile, or stopping was asked for already
+    if action and actor is not None and getattr(actor, "pk", None):
         activity_record(
             organization=run.connection.organization,
             actor=actor,
-            action="directory.sync_cancelled",
+            action=action,
             target=run.connection,
             details={"run": str(run.pk)},
             request=request,
         )
     run.refresh_from_db()
     return run
+
+
+def sync_review_apply(*, run: SyncRun, actor, request=None) -> bool:
+    """Apply a run held for review: its removals too. False if it is not held any more."""
+    applied = sync.sync_review_apply(run=run, log_line=f"Removals applied by {actor}.")
+    if applied:
+        activity_record(
+            organization=run.connection.organization,
+            actor=actor,
+            action="directory.sync_review_applied",
+            target=run.connection,
+            details={"run": str(run.pk), "removed": run.removed},
+            request=request,
+        )
+    return applied
+
+
+def sync_review_discard(*, run: SyncRun, actor, request=None) -> bool:
+    """Drop what a held run wrote; the directory stays as it is. False if it is not held."""
+    discarded = sync.sync_reviews_discard(
+        connection_id=run.connection_id, run_id=run.pk, reason=f"Discarded by {actor}."
+    )
+    if discarded:
+        activity_record(
+            organization=run.connection.organization,
+            actor=actor,
+            action="directory.sync_review_discarded",
+            target=run.connection,
+            details={"run": str(run.pk), "removed": run.removed},
+            request=request,
+        )
+    return bool(discarded)
 
 
 def sync_retry_schedule(*, run: SyncRun) -> SyncRun | None:
@@ -121,6 +175,20 @@ def sync_schedule_update(*, connection, interval: str) -> DirectoryState:
             "enabled": True,
         },
     )
+    return state
+
+
+def sync_review_threshold_update(
+    *, connection, percent: int | None, count: int | None
+) -> DirectoryState:
+    """Set when a sync is held for review: it removes more than `percent` % of a kind's
+    visible entries and more than `count` of them. None leaves a value as it is."""
+    state, _ = DirectoryState.objects.get_or_create(connection=connection)
+    changes = {"removal_review_percent": percent, "removal_review_count": count}
+    changes = {name: value for name, value in changes.items() if value is not None}
+    for name, value in changes.items():
+        setattr(state, name, value)
+    state.save(update_fields=list(changes))
     return state
 
 

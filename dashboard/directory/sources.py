@@ -8,7 +8,6 @@ import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import cache
 from typing import Any
 
 from dashboard.directory.models import DirectoryRelation, EntryKind
@@ -199,10 +198,30 @@ def without_secrets(entity_set: str, item: dict[str, Any]) -> dict[str, Any]:
     known_clean = _CLEAN_KEYS.get(entity_set)
     if known_clean is not None and item.keys() <= known_clean:
         return dict(item)  # the common case: every field already checked once
-    secrets = _secret_fields(entity_set)
+    secrets = spec.entity_set_secret_fields(entity_set)
     clean = {k: v for k, v in item.items() if k not in secrets and not k.startswith("@odata.")}
     _CLEAN_KEYS[entity_set] = (known_clean or frozenset()) | clean.keys()
     return clean
+
+
+#: Fields the 3CX console shows masked: only their last characters are ever stored or shown.
+MASKED_FIELDS: dict[str, frozenset[str]] = {"SystemStatus": frozenset({"LicenseKey"})}
+MASK_KEEP = 4
+
+
+def with_masked_fields(entity_set: str, item: dict[str, Any]) -> dict[str, Any]:
+    """The item with every field the console masks reduced to its last 4 characters."""
+    fields = MASKED_FIELDS.get(entity_set, frozenset()) & item.keys()
+    return {**item, **{name: masked(item[name]) for name in fields}}
+
+
+def masked(value: Any) -> Any:
+    """ "****0001" for "SIMU-LATO-R000-0001"; idempotent, so masking twice changes nothing.
+    Short values lose every character: four of five would give the key away."""
+    if not isinstance(value, str) or not value:
+        return value
+    visible = value[-MASK_KEEP:] if len(value) > 2 * MASK_KEEP else ""
+    return f"****{visible}" if not value.startswith("****") else value
 
 
 def content_hash(data: dict[str, Any]) -> str:
@@ -224,9 +243,3 @@ def canonical_json_hash(text: str) -> str:
 _CANONICAL_JSON = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 #: Per entity set, the field names seen so far that are neither secret nor OData annotations.
 _CLEAN_KEYS: dict[str, frozenset[str]] = {}
-
-
-@cache
-def _secret_fields(entity_set: str) -> frozenset[str]:
-    schema_name = spec.entity_schema_name(entity_set)
-    return spec.secret_fields(schema_name) if schema_name else frozenset()

@@ -8,6 +8,7 @@ seen so far are kept in memory (a bitmap), so memory does not grow with the dire
 
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -26,13 +27,16 @@ from dashboard.directory.models import (
     SyncChange,
     SyncRun,
 )
+from dashboard.directory.progress import progress_entry
 from dashboard.directory.sources import (
     SOURCES,
     Source,
     canonical_json,
     canonical_json_hash,
+    with_masked_fields,
     without_secrets,
 )
+from dashboard.tenants.activity import activity_record
 from integrations.threecx import errors
 from integrations.threecx.client import ThreeCXClient
 from integrations.threecx.services import connection_record_error
@@ -40,6 +44,17 @@ from integrations.threecx.services import connection_record_error
 logger = logging.getLogger(__name__)
 
 LOG_LIMIT = 200
+#: On SQLite, a run leaves the write lock free for SQLITE_LOCK_YIELD seconds between pages
+#: once it has written for SQLITE_LOCK_YIELD_EVERY seconds (see _Run.write_lock_yield).
+SQLITE_LOCK_YIELD = 0.15
+SQLITE_LOCK_YIELD_EVERY = 0.5
+#: Failures that make every read fail: reading the version first, they stop the run at once.
+_CONNECTION_ERRORS = (
+    errors.AuthenticationFailed,
+    errors.Forbidden,
+    errors.ConnectionFailed,
+    errors.UnsafeAddress,
+)
 
 
 class SyncCancelled(Exception):
@@ -59,15 +74,27 @@ def sync_run_execute(*, run_id, worker: str = "", client_factory=None) -> SyncRu
     run = SyncRun.objects.select_related("connection").get(pk=run_id)
     if not claimed:
         return run
+    # A run held for review describes the server as it was: a newer sync supersedes it.
+    sync_reviews_discard(
+        connection_id=run.connection_id, reason=f"Superseded by the newer sync {run.pk}."
+    )
     state, _ = DirectoryState.objects.get_or_create(connection=run.connection)
     directory_discard_unfinished(connection_id=run.connection_id, generation=state.generation)
     run.generation = state.generation + 1
     run.save(update_fields=["generation"])
     try:
         client = (client_factory or ThreeCXClient.for_connection)(run.connection)
-        _Run(run, client, first_sync=state.generation == 0).execute()
+        _Run(run, client, state=state).execute()
     except SyncCancelled:
-        _finish_unsuccessfully(run, SyncRun.Status.CANCELLED, "Cancelled.", permanent=True)
+        with transaction.atomic():  # the log says Cancelled exactly when the run does
+            if _finish_unsuccessfully(run, SyncRun.Status.CANCELLED, "Cancelled.", permanent=True):
+                activity_record(
+                    organization=run.connection.organization,
+                    actor=None,
+                    action="directory.sync_cancelled",
+                    target=run.connection,
+                    details={"run": str(run.pk)},
+                )
     except errors.ThreeCXError as exc:
         connection_record_error(connection=run.connection, error=exc)
         _finish_unsuccessfully(
@@ -119,8 +146,91 @@ def sync_runs_mark_stale() -> int:
     return len(stale)
 
 
-def _finish_unsuccessfully(run: SyncRun, status: str, error: str, *, permanent: bool) -> None:
+def sync_review_apply(*, run: SyncRun, log_line: str) -> bool:
+    """Switch to a held run's generation exactly as its own finish would have; False if it
+    is not held any more (applied, discarded or superseded meanwhile)."""
+    with transaction.atomic():
+        held = (
+            SyncRun.objects.select_for_update()
+            .select_related("connection")
+            .filter(pk=run.pk, status=SyncRun.Status.NEEDS_REVIEW)
+            .first()
+        )
+        if held is None:
+            return False
+        held.log = [*held.log, _log_line(log_line)][-LOG_LIMIT:]
+        _directory_switch(held)
+    return True
+
+
+def sync_reviews_discard(*, connection_id, reason: str, run_id=None) -> int:
+    """Drop what held runs of the connection (or only `run_id`) wrote; how many were held."""
+    with transaction.atomic():
+        held = SyncRun.objects.filter(
+            connection_id=connection_id, status=SyncRun.Status.NEEDS_REVIEW
+        )
+        if run_id is not None:
+            held = held.filter(pk=run_id)
+        pks = list(held.select_for_update().values_list("pk", flat=True))
+        if not pks:
+            return 0
+        SyncRun.objects.filter(pk__in=pks).update(
+            status=SyncRun.Status.DISCARDED, error=reason, added=0, changed=0, removed=0
+        )
+        SyncChange.objects.filter(run_id__in=pks).delete()
+        state = DirectoryState.objects.filter(connection_id=connection_id).first()
+        directory_discard_unfinished(
+            connection_id=connection_id, generation=state.generation if state else 0
+        )
+    logger.info("Directory sync(s) %s discarded: %s", pks, reason)
+    return len(pks)
+
+
+def _log_line(line: str) -> str:
+    return f"{timezone.now():%H:%M:%S} {line}"
+
+
+def _directory_switch(run: SyncRun) -> None:
+    """Make the run's generation the visible one and end the run succeeded, from what the
+    run row holds. Inside the caller's transaction, with the run row locked."""
+    connection = run.connection
+    # The switch: bump the generation, and drop what it superseded.
+    superseded = DirectoryEntry.objects.filter(
+        connection=connection, generation_removed__lte=run.generation
+    )
+    DirectoryRelation.objects.filter(source__in=superseded.values("pk")).delete()
+    superseded.delete()
+    counts = dict(
+        DirectoryEntry.objects.filter(connection=connection)
+        .values_list("kind")
+        .annotate(n=Count("pk"))
+        .values_list("kind", "n")
+    )
+    now = timezone.now()
+    state = {"generation": run.generation, "last_success_at": now, "last_run": run}
+    if run.system_status:  # when the status could not be read, the last one known stays
+        state["system_status"] = run.system_status
+    DirectoryState.objects.filter(connection=connection).update(counts=counts, **state)
+    SyncRun.objects.filter(pk=run.pk).update(
+        status=SyncRun.Status.SUCCEEDED,
+        finished_at=now,
+        heartbeat_at=now,
+        log=run.log,
+        error="",
+    )
+    checked = {"version": run.server_version} if run.server_version else {}
+    type(connection).objects.filter(pk=connection.pk).update(
+        last_checked_at=now,
+        last_error="",
+        last_error_at=None,
+        last_error_permanent=False,
+        **checked,
+    )
+
+
+def _finish_unsuccessfully(run: SyncRun, status: str, error: str, *, permanent: bool) -> bool:
     """End a run that is still running and discard what it wrote; leave any other run be.
+    True if it was still running.
 
     A run that has ended already (declared dead while its worker was frozen) may have a
     successor writing the same generation, whose rows must stay.
@@ -136,13 +246,14 @@ def _finish_unsuccessfully(run: SyncRun, status: str, error: str, *, permanent: 
             removed=0,
         )
         if not finished:
-            return
+            return False
         SyncChange.objects.filter(run_id=run.pk).delete()
         state = DirectoryState.objects.filter(connection_id=run.connection_id).first()
         directory_discard_unfinished(
             connection_id=run.connection_id, generation=state.generation if state else 0
         )
     logger.info("Directory sync %s ended %s: %s", run.pk, status, error)
+    return True
 
 
 @dataclass
@@ -153,31 +264,42 @@ class _Counts:
 
 
 class _Run:
-    def __init__(self, run: SyncRun, client: ThreeCXClient, *, first_sync: bool) -> None:
+    def __init__(self, run: SyncRun, client: ThreeCXClient, *, state: DirectoryState) -> None:
         self.run = run
         self.client = client
-        self.first_sync = first_sync
+        self.state = state
+        self.first_sync = state.generation == 0
         self.generation = run.generation
         self.progress: dict[str, dict[str, Any]] = {
-            source.kind: {"fetched": 0, "total": None, "done": False} for source in SOURCES
+            source.kind: progress_entry(fetched=0, total=None, done=False) for source in SOURCES
         }
         self.counts = _Counts()
+        self.removed_by_kind: dict[str, int] = {}
         self.log: list[str] = []
+        self.warnings: list[dict[str, str]] = []
+        self.yielded_at = time.monotonic()
 
     def execute(self) -> None:
-        version = self.client.version()
-        self._log(f"Connected to 3CX {version}.")
+        version = self._optional("version", self.client.version, fatal=_CONNECTION_ERRORS)
+        if version:
+            self._log(f"Connected to 3CX {version}.")
         for source in SOURCES:
             _SourceSync(self, source).execute()
-        status = self.client.system_status()
-        self._complete(version=version, system_status=without_secrets("SystemStatus", status))
+        # Not part of the directory: a failure here is a warning, the directory still switches.
+        status = self._optional("SystemStatus", self.client.system_status, fatal=())
+        if status is not None:
+            status = with_masked_fields("SystemStatus", without_secrets("SystemStatus", status))
+        held = self._removals_to_review()
+        self._finish(version=version or "", system_status=status or {}, held=held)
 
     def report(self, *, kind: str, fetched: int, total: int | None, done: bool, counts: _Counts):
         """Save progress; also the heartbeat, and the moment a cancel request is noticed."""
-        self.progress[kind] = {"fetched": fetched, "total": total, "done": done}
+        self.progress[kind] = progress_entry(fetched=fetched, total=total, done=done)
         self.counts.added += counts.added
         self.counts.changed += counts.changed
         self.counts.removed += counts.removed
+        if counts.removed:
+            self.removed_by_kind[kind] = self.removed_by_kind.get(kind, 0) + counts.removed
         updated = SyncRun.objects.filter(
             pk=self.run.pk, status=SyncRun.Status.RUNNING, cancel_requested=False
         ).update(
@@ -191,6 +313,22 @@ class _Run:
         if not updated:
             raise SyncCancelled
 
+    def write_lock_yield(self) -> None:
+        """Between two pages, leave SQLite's one write lock free for a moment.
+
+        SQLite has no queue for its write lock: a process waiting for it naps (up to 100 ms
+        at a time) and tries again, so a run that commits a page and at once starts the next
+        keeps a web request (a Cancel) waiting until the whole sync is over. A free spell
+        longer than the longest nap every so often lets waiting writers in; PostgreSQL locks
+        rows, not the database, and needs none.
+        """
+        if db.vendor != "sqlite":
+            return
+        if time.monotonic() - self.yielded_at < SQLITE_LOCK_YIELD_EVERY:
+            return
+        time.sleep(SQLITE_LOCK_YIELD)
+        self.yielded_at = time.monotonic()
+
     def check_cancelled(self) -> None:
         if not SyncRun.objects.filter(
             pk=self.run.pk, status=SyncRun.Status.RUNNING, cancel_requested=False
@@ -198,56 +336,73 @@ class _Run:
             raise SyncCancelled
 
     def _log(self, line: str) -> None:
-        self.log.append(f"{timezone.now():%H:%M:%S} {line}")
+        self.log.append(_log_line(line))
+
+    def _optional(self, step: str, read, *, fatal: tuple[type[Exception], ...]):
+        """`read()`, or None with a warning on the run when it fails with a 3CX error that
+        is not one of `fatal` (those say the whole connection is unusable)."""
+        try:
+            return read()
+        except errors.ThreeCXError as exc:
+            if isinstance(exc, fatal):
+                raise
+            message = f"{exc.title}: {exc.message}"
+            self.warnings.append({"step": step, "error": message})
+            self._log(f"Could not read {step}: {message}")
+            return None
+
+    def _removals_to_review(self) -> dict[str, int]:
+        """{kind: entries it would remove} for the kinds over the connection's threshold;
+        empty for a first sync and for a run whose removals were confirmed up front."""
+        if self.first_sync or self.run.confirm_removals:
+            return {}
+        percent, at_least = self.state.removal_review_percent, self.state.removal_review_count
+        return {
+            kind: removed
+            for kind, removed in self.removed_by_kind.items()
+            if removed > at_least
+            and removed * 100 > percent * (self.state.counts or {}).get(kind, 0)
+        }
 
     @transaction.atomic
-    def _complete(self, *, version: str, system_status: dict[str, Any]) -> None:
-        connection = self.run.connection
-        run = SyncRun.objects.select_for_update().get(pk=self.run.pk)
+    def _finish(self, *, version: str, system_status: dict[str, Any], held: dict[str, int]) -> None:
+        run = SyncRun.objects.select_for_update().select_related("connection").get(pk=self.run.pk)
         if run.status != SyncRun.Status.RUNNING or run.cancel_requested:
             raise SyncCancelled
-        # The switch: bump the generation, and drop what it superseded.
-        superseded = DirectoryEntry.objects.filter(
-            connection=connection, generation_removed__lte=self.generation
+        summary = (
+            f"{self.counts.added} added, {self.counts.changed} changed, "
+            f"{self.counts.removed} removed"
         )
-        DirectoryRelation.objects.filter(source__in=superseded.values("pk")).delete()
-        superseded.delete()
-        counts = dict(
-            DirectoryEntry.objects.filter(connection=connection)
-            .values_list("kind")
-            .annotate(n=Count("pk"))
-            .values_list("kind", "n")
+        if held:
+            removals = ", ".join(f"{n} {kind}" for kind, n in held.items())
+            self._log(f"Held for review ({summary}): it would remove {removals}.")
+        else:
+            self._log(f"Done: {summary}.")
+        run.progress = self.progress
+        run.added, run.changed, run.removed = (
+            self.counts.added,
+            self.counts.changed,
+            self.counts.removed,
         )
-        now = timezone.now()
-        DirectoryState.objects.filter(connection=connection).update(
-            generation=self.generation,
-            last_success_at=now,
-            last_run=run,
-            counts=counts,
-            system_status=system_status,
-        )
-        self._log(
-            f"Done: {self.counts.added} added, {self.counts.changed} changed, "
-            f"{self.counts.removed} removed."
-        )
-        SyncRun.objects.filter(pk=run.pk).update(
-            status=SyncRun.Status.SUCCEEDED,
-            finished_at=now,
-            heartbeat_at=now,
-            progress=self.progress,
-            added=self.counts.added,
-            changed=self.counts.changed,
-            removed=self.counts.removed,
-            log=self.log[-LOG_LIMIT:],
-            error="",
-        )
-        type(connection).objects.filter(pk=connection.pk).update(
-            version=version,
-            last_checked_at=now,
-            last_error="",
-            last_error_at=None,
-            last_error_permanent=False,
-        )
+        run.log = self.log[-LOG_LIMIT:]
+        run.warnings = self.warnings
+        run.server_version = version
+        run.system_status = system_status
+        fields = ["progress", "added", "changed", "removed", "log", "warnings"]
+        fields += ["server_version", "system_status"]
+        if held:
+            run.status, run.finished_at = SyncRun.Status.NEEDS_REVIEW, timezone.now()
+            run.save(update_fields=[*fields, "status", "finished_at"])
+            activity_record(
+                organization=run.connection.organization,
+                actor=None,
+                action="directory.sync_held_for_review",
+                target=run.connection,
+                details={"run": str(run.pk), "removals": held},
+            )
+            return
+        run.save(update_fields=fields)
+        _directory_switch(run)
 
 
 class IdSet:
@@ -320,12 +475,13 @@ class _SourceSync:
                     done=False,
                     counts=counts,
                 )
+            self.sync.write_lock_yield()
         with transaction.atomic():
             counts = self._retire_missing()
             self.sync.report(
                 kind=self.source.kind,
                 fetched=self.fetched,
-                total=collection.total if collection.total is not None else self.fetched,
+                total=self.fetched,  # what was received is the total now
                 done=True,
                 counts=counts,
             )
@@ -541,6 +697,8 @@ __all__ = [
     "SyncCancelled",
     "directory_discard_unfinished",
     "field_changes",
+    "sync_review_apply",
+    "sync_reviews_discard",
     "sync_run_execute",
     "sync_runs_mark_stale",
 ]

@@ -15,7 +15,6 @@ from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
 from django.http import (
     Http404,
-    HttpRequest,
     HttpResponse,
     QueryDict,
     StreamingHttpResponse,
@@ -23,24 +22,20 @@ from django.http import (
 from django.shortcuts import render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.cache import patch_vary_headers
 from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
+from dashboard.connections.selectors import connection_get, connection_list
 from dashboard.directory import selectors
-from dashboard.directory.filters import (
-    LISTING_FOR_KIND,
-    LISTINGS,
-    ChangeFilter,
-    Listing,
-    PageSizeForm,
-)
+from dashboard.directory.filters import ChangeFilter
+from dashboard.directory.listings import LISTING_FOR_KIND, LISTINGS, Listing, PageSizeForm
 from dashboard.directory.models import (
     DirectoryEntry,
     DirectoryState,
     SyncChange,
     SyncRun,
 )
+from dashboard.htmx import HtmxHttpRequest, fragment_or_page
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
 from integrations.threecx.models import ThreeCXConnection
 
@@ -51,33 +46,31 @@ CHANGES_PER_PAGE = 50
 
 @organization_view()
 @require_GET
-def directory_list(request: HttpRequest, access: OrganizationAccess, kind: str) -> HttpResponse:
+def directory_list(request: HtmxHttpRequest, access: OrganizationAccess, kind: str) -> HttpResponse:
     """One kind of entry across every connection of the organisation."""
     listing = _listing(kind)
-    connections = list(selectors.connection_list(organization=access.organization))
+    connections = list(connection_list(organization=access.organization))
     return _entry_listing(request, access, listing, connections, connection=None)
 
 
 @organization_view()
 @require_GET
 def connection_directory_list(
-    request: HttpRequest, access: OrganizationAccess, connection_id, kind: str
+    request: HtmxHttpRequest, access: OrganizationAccess, connection_id, kind: str
 ) -> HttpResponse:
     """One kind of entry of one connection."""
     listing = _listing(kind)
-    connection = tenant_object_get(
-        selectors.connection_list(organization=access.organization), access, pk=connection_id
-    )
+    connection = connection_get(access, connection_id)
     return _entry_listing(request, access, listing, [connection], connection=connection)
 
 
 @organization_view()
 @require_GET
 def directory_entry_detail(
-    request: HttpRequest, access: OrganizationAccess, connection_id, kind: str, external_id: int
+    request: HtmxHttpRequest, access: OrganizationAccess, connection_id, kind: str, external_id: int
 ) -> HttpResponse:
     listing = _listing(kind)
-    connection = tenant_object_get(ThreeCXConnection.objects.all(), access, pk=connection_id)
+    connection = connection_get(access, connection_id)
     context: dict[str, Any] = {
         "organization": access.organization,
         "connection": connection,
@@ -94,7 +87,10 @@ def directory_entry_detail(
             kind=listing.kind, external_id=external_id
         )[:50]
         context["changes"] = _change_rows(changes)
-        return render(request, "directory/entry_missing.html", context, status=404)
+        # An entry that syncs once saw is a page of its own (links from the change history
+        # lead here): what was last known of it. Only an id never seen is "not found".
+        status = 200 if changes else 404
+        return render(request, "directory/entry_missing.html", context, status=status)
     fields = selectors.entry_fields(entry)
     context.update(
         entry=entry,
@@ -109,9 +105,9 @@ def directory_entry_detail(
 @organization_view()
 @require_GET
 def connection_changes(
-    request: HttpRequest, access: OrganizationAccess, connection_id
+    request: HtmxHttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
-    connection = tenant_object_get(ThreeCXConnection.objects.all(), access, pk=connection_id)
+    connection = connection_get(access, connection_id)
     runs = selectors.run_list(connection=connection)
     return _change_listing(
         request,
@@ -126,7 +122,7 @@ def connection_changes(
 
 @organization_view()
 @require_GET
-def sync_run_changes(request: HttpRequest, access: OrganizationAccess, run_id) -> HttpResponse:
+def sync_run_changes(request: HtmxHttpRequest, access: OrganizationAccess, run_id) -> HttpResponse:
     run = tenant_object_get(SyncRun.objects.select_related("connection"), access, pk=run_id)
     return _change_listing(
         request,
@@ -152,7 +148,7 @@ def _listing(kind: str) -> Listing:
 
 
 def _entry_listing(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: OrganizationAccess,
     listing: Listing,
     connections: list[ThreeCXConnection],
@@ -202,18 +198,18 @@ def _entry_listing(
         "show_connection": connection is None and len(connections) > 1,
         "situation": _situation(connections, page, filterset.is_filtered),
         "page_depth": selectors.PAGE_DEPTH,
-        "failed": [c for c in connections if c.latest_run_status == SyncRun.Status.FAILED],
-        "unsynced": [c for c in connections if not _synced(c)],
+        "sync_problems": _sync_problems(connections),
         "list_url": request.path,
         "results_target": RESULTS_TARGET,
     }
-    if _wants_fragment(request, RESULTS_TARGET):
-        response = render(request, "directory/_list_fragment.html", context)
-        response["HX-Push-Url"] = _url(request.path, query, page=page)
-    else:
-        response = render(request, "directory/entry_list.html", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return fragment_or_page(
+        request,
+        fragment="directory/_list_fragment.html",
+        page="directory/entry_list.html",
+        context=context,
+        target=RESULTS_TARGET,
+        fragment_headers={"HX-Push-Url": _url(request.path, query, page=page)},
+    )
 
 
 def _attach_urls(
@@ -274,6 +270,29 @@ def _columns(listing: Listing, sort_key: str) -> list[HeaderCell]:
     return cells
 
 
+@dataclass(frozen=True)
+class SyncProblem:
+    """Why a connection's entries are missing from a listing, or may be out of date."""
+
+    connection: ThreeCXConnection
+    #: Its latest sync failed.
+    failed: bool
+    #: It has a directory from an earlier sync.
+    synced: bool
+
+
+def _sync_problems(connections: list[ThreeCXConnection]) -> list[SyncProblem]:
+    """One problem per connection, and none while no connection has synced at all: the
+    listing's empty state then says so."""
+    problems = [
+        SyncProblem(c, c.latest_run_status == SyncRun.Status.FAILED, _synced(c))
+        for c in connections
+    ]
+    if not any(p.synced for p in problems):
+        problems = [p for p in problems if p.failed]
+    return [p for p in problems if p.failed or not p.synced]
+
+
 def _situation(connections: list[ThreeCXConnection], page: Page, filtered: bool) -> str:
     """Which empty state, if any, the listing shows."""
     if not connections:
@@ -311,11 +330,6 @@ def _url(path: str, query: QueryDict, *, page: Page | None = None) -> str:
     if page is not None and page.number > 1:
         query["page"] = str(page.number)
     return f"{path}?{query.urlencode()}" if query else path
-
-
-def _wants_fragment(request: HttpRequest, target: str) -> bool:
-    htmx = request.htmx
-    return bool(htmx) and htmx.target == target and not htmx.history_restore_request
 
 
 # --- CSV export ----------------------------------------------------------------------------
@@ -422,7 +436,7 @@ def _change_rows(changes: Iterable[SyncChange]) -> list[ChangeRow]:
 
 
 def _change_listing(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: OrganizationAccess,
     changes: QuerySet[SyncChange],
     *,
@@ -448,10 +462,11 @@ def _change_listing(
         "list_url": request.path,
         "results_target": CHANGES_TARGET,
     }
-    if _wants_fragment(request, CHANGES_TARGET):
-        response = render(request, "directory/_changes_fragment.html", context)
-        response["HX-Push-Url"] = _url(request.path, query, page=page)
-    else:
-        response = render(request, "directory/change_list.html", context)
-    patch_vary_headers(response, ["HX-Request"])
-    return response
+    return fragment_or_page(
+        request,
+        fragment="directory/_changes_fragment.html",
+        page="directory/change_list.html",
+        context=context,
+        target=CHANGES_TARGET,
+        fragment_headers={"HX-Push-Url": _url(request.path, query, page=page)},
+    )

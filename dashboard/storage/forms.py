@@ -5,6 +5,7 @@ unknown file system and control characters (PostgreSQL refuses NUL in text) need
 refused.
 """
 
+import json
 from typing import Any
 
 from django import forms
@@ -108,7 +109,7 @@ class ParametersForm(_FocusFirstError):
         )
 
     def clean_parameters(self) -> str:
-        raw = self.cleaned_data["parameters"]
+        raw = _filesystem_respelled(self.cleaned_data["parameters"])
         try:
             self.body = directory_parameters_parse(raw)
         except errors.InvalidInput as exc:
@@ -124,6 +125,29 @@ class ParametersForm(_FocusFirstError):
             "root": self.cleaned_data["root"],
             "raw_parameters": self.cleaned_data["parameters"],
         }
+
+
+def _filesystem_respelled(raw: str) -> str:
+    """`raw` with its Filesystem spelled as 3CX spells it ("ftp", "FTP" -> "Ftp"): people type
+    the names as they say them, and 3CX refuses any other spelling. Anything else that is
+    wrong is left for the parser to explain."""
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw
+    if not isinstance(data, dict):
+        return raw
+    inner = data.get("parameters", data.get("Parameters")) if len(data) == 1 else None
+    inner = inner if isinstance(inner, dict) else data
+    typed = inner.get("Filesystem")
+    if not isinstance(typed, str):
+        return raw
+    spelled = {value.casefold(): value for value in spec.enum_values("Pbx.FileSystemType")}
+    wanted = spelled.get(typed.strip().casefold(), typed)
+    if wanted == typed:
+        return raw
+    inner["Filesystem"] = wanted
+    return json.dumps(data, ensure_ascii=False)
 
 
 def _control_characters_refuse(parameters: dict[str, Any]) -> None:

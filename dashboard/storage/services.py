@@ -6,18 +6,14 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
 
+from dashboard.jobs.runner import JobFailed, job_run
 from dashboard.storage.models import StorageBrowse
+from dashboard.tenants.activity import activity_record
 from integrations.threecx import crypto, errors
 from integrations.threecx.client import ThreeCXClient
 from integrations.threecx.models import ThreeCXConnection
 
-UNEXPECTED_TITLE = "Unexpected error"
-UNEXPECTED_MESSAGE = (
-    "The dashboard failed while asking the PBX; the error was logged. Try again, and tell "
-    "your administrator if it keeps happening."
-)
 #: The window the per-minute limits (settings.STORAGE_BROWSE_PER_*) count in.
 LIMIT_WINDOW_SECONDS = 60
 
@@ -30,6 +26,7 @@ class BrowseLimitReached(Exception):
         self.message = message
 
 
+@transaction.atomic
 def storage_browse_request(
     *,
     connection: ThreeCXConnection,
@@ -38,6 +35,7 @@ def storage_browse_request(
     path: str = "",
     root: str = "",
     raw_parameters: str = "",
+    request=None,
 ) -> StorageBrowse:
     """Record the question; the worker asks the PBX once the row is committed.
 
@@ -54,38 +52,42 @@ def storage_browse_request(
         root=root,
         raw_parameters=crypto.encrypt(raw_parameters) if raw_parameters else "",
     )
+    activity_record(
+        organization=connection.organization,
+        actor=actor,
+        action="storage.browsed",
+        target=connection,
+        # Never the Advanced JSON: its "Json" may hold a storage location's credentials.
+        details={"filesystem": filesystem, "path": path, "advanced": bool(raw_parameters)},
+        request=request,
+    )
     from dashboard.storage.tasks import storage_browse_task
 
     transaction.on_commit(lambda: storage_browse_task.delay(str(browse.pk)))
     return browse
 
 
-def storage_browse_execute(*, browse_id, client: ThreeCXClient | None = None) -> StorageBrowse:
+def storage_browse_execute(
+    *, browse_id, client: ThreeCXClient | None = None, worker: str = ""
+) -> StorageBrowse:
     """Ask the PBX and record its answer, or the client's error, on the row.
 
     Runs once per row: a row no longer queued (a task delivered twice) is returned untouched.
     """
-    claimed = StorageBrowse.objects.filter(pk=browse_id, status=StorageBrowse.Status.QUEUED).update(
-        status=StorageBrowse.Status.RUNNING
-    )
-    if not claimed:
-        return StorageBrowse.objects.get(pk=browse_id)
-    browse = StorageBrowse.objects.select_related("connection").get(pk=browse_id)
-    try:
-        client = client or ThreeCXClient.for_connection(browse.connection)
-        answer = client.get_directory_info(browse.parameters_typed() or storage_browse_body(browse))
-    except errors.ThreeCXError as exc:
-        _finish(browse, title=exc.title, message=exc.message)
-    except Exception:
-        # Never leave the page polling a row that will not finish; the task logs the rest.
-        _finish(browse, title=UNEXPECTED_TITLE, message=UNEXPECTED_MESSAGE)
-        raise
-    else:
-        browse.result = answer
+
+    def ask(browse: StorageBrowse) -> dict[str, Any]:
+        try:
+            answer = (client or ThreeCXClient.for_connection(browse.connection)).get_directory_info(
+                browse.parameters_typed() or storage_browse_body(browse)
+            )
+        except errors.ThreeCXError as exc:
+            raise JobFailed(exc.title, exc.message) from exc
+        found = {"result": answer}
         if not browse.path and not browse.root:
-            browse.root = answer.get("Path") or ""
-        _finish(browse)
-    return browse
+            found["root"] = answer.get("Path") or ""
+        return found
+
+    return job_run(StorageBrowse, browse_id, ask, worker=worker)
 
 
 def storage_browse_body(browse: StorageBrowse) -> dict[str, Any]:
@@ -120,10 +122,3 @@ def _counted(subject: str, limit: int) -> bool:
         cache.set(key, 1, timeout=LIMIT_WINDOW_SECONDS * 2)
         count = 1
     return count <= limit
-
-
-def _finish(browse: StorageBrowse, *, title: str = "", message: str = "") -> None:
-    browse.status = StorageBrowse.Status.FAILED if title else StorageBrowse.Status.SUCCEEDED
-    browse.error_title, browse.error = title, message
-    browse.finished_at = timezone.now()
-    browse.save()

@@ -13,8 +13,9 @@ from django.shortcuts import render
 from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
-from django_htmx.http import HttpResponseStopPolling
 
+from dashboard.connections.selectors import connection_get
+from dashboard.jobs.htmx import job_poll_response
 from dashboard.storage import selectors, services
 from dashboard.storage.forms import BrowseForm, ParametersForm
 from dashboard.storage.models import StorageBrowse
@@ -32,7 +33,7 @@ def storage_browser(
 ) -> HttpResponse:
     """The page; at a folder's URL (?filesystem=&path=&root=) it also asks for that folder,
     from the browser, once loaded. Bad values are shown on the form, never asked for."""
-    connection = _connection(access, connection_id)
+    connection = connection_get(access, connection_id)
     asked = _asks_for_folder(request.GET)
     browse_form = BrowseForm(request.GET) if asked else BrowseForm()
     context = _browser_context(access, connection, browse_form, ParametersForm())
@@ -49,7 +50,7 @@ def storage_browse(request: HttpRequest, access: OrganizationAccess, connection_
     Browsing only reads, so every member and provider staff may; a POST all the same, as it
     records the question and makes the PBX work, within per-minute limits.
     """
-    connection = _connection(access, connection_id)
+    connection = connection_get(access, connection_id)
     return _browse_response(request, access, connection, BrowseForm(request.POST))
 
 
@@ -60,7 +61,7 @@ def storage_browse_advanced(
 ) -> HttpResponse:
     """Queue a question typed as raw Parameters JSON. It needs an admin: its "Json" may hold a
     storage location's credentials, which belong neither in URLs nor in viewers' hands."""
-    connection = _connection(access, connection_id)
+    connection = connection_get(access, connection_id)
     return _browse_response(request, access, connection, ParametersForm(request.POST))
 
 
@@ -70,21 +71,20 @@ def storage_browse_status(
     request: HttpRequest, access: OrganizationAccess, connection_id, browse_id
 ) -> HttpResponse:
     """The question's fragment; HTTP 286 ends the page's polling once it is answered."""
-    connection = _connection(access, connection_id)
+    connection = connection_get(access, connection_id)
     browse = tenant_object_get(
         StorageBrowse.objects.filter(connection=connection), access, pk=browse_id
     )
-    finished = browse.is_finished and bool(request.htmx)
-    response = render(
+    return job_poll_response(
         request,
-        "storage/_browse.html",
-        {"organization": access.organization, "connection": connection}
-        | _browse_context(browse)
-        | {"oob": finished},
+        browse,
+        template="storage/_browse.html",
+        context=lambda: (
+            {"organization": access.organization, "connection": connection}
+            | _browse_context(browse)
+            | {"oob": browse.is_finished and bool(request.htmx)}
+        ),
     )
-    if finished:
-        response.status_code = HttpResponseStopPolling.status_code
-    return response
 
 
 def _browse_response(
@@ -100,7 +100,10 @@ def _browse_response(
     if form.is_valid():
         try:
             browse = services.storage_browse_request(
-                connection=connection, actor=request.user, **form.browse_arguments()
+                connection=connection,
+                actor=request.user,
+                request=request,
+                **form.browse_arguments(),
             )
         except services.BrowseLimitReached as exc:
             limited = exc.message
@@ -139,10 +142,6 @@ def _keep_in_history(
 
 def _asks_for_folder(params: QueryDict) -> bool:
     return any(name in params for name in ("filesystem", "path", "root"))
-
-
-def _connection(access: OrganizationAccess, connection_id) -> ThreeCXConnection:
-    return tenant_object_get(ThreeCXConnection.objects.all(), access, pk=connection_id)
 
 
 def _browser_context(

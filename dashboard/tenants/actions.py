@@ -12,6 +12,13 @@ ACTION_LABELS: dict[str, str] = {
     "connection.created": "Added a 3CX connection",
     "connection.updated": "Changed a 3CX connection",
     "connection.deleted": "Deleted a 3CX connection",
+    "connection.tested": "Tested a 3CX connection",
+    "storage.browsed": "Browsed a connection's storage",
     "directory.sync_started": "Started a directory sync",
+    "directory.sync_started_confirmed": "Started a directory sync, removals confirmed",
+    "directory.sync_cancel_requested": "Asked a directory sync to stop",
     "directory.sync_cancelled": "Cancelled a directory sync",
+    "directory.sync_held_for_review": "Held a directory sync for review of its removals",
+    "directory.sync_review_applied": "Applied a directory sync held for review",
+    "directory.sync_review_discarded": "Discarded a directory sync held for review",
 }

@@ -6,10 +6,10 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
-from django.views.decorators.vary import vary_on_headers
 
-from dashboard.connections.selectors import connection_cards
+from dashboard.htmx import HtmxHttpRequest, fragment_or_page, fragment_or_redirect
 from dashboard.tenants import selectors, services
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
 from dashboard.tenants.filters import ActivityFilter
@@ -68,7 +68,6 @@ def organization_home(request: HttpRequest, access: OrganizationAccess) -> HttpR
         {
             "organization": access.organization,
             "member_count": member_count,
-            "cards": connection_cards(organization=access.organization),
         },
     )
 
@@ -129,11 +128,10 @@ def member_list(request: HttpRequest, access: OrganizationAccess) -> HttpRespons
     return render(request, "tenants/member_list.html", context)
 
 
-@vary_on_headers("HX-Request")
 @organization_view()
 @require_POST
 def member_role_change(
-    request: HttpRequest, access: OrganizationAccess, membership_id: str
+    request: HtmxHttpRequest, access: OrganizationAccess, membership_id: str
 ) -> HttpResponse:
     membership = tenant_object_get(
         Membership.objects.select_related("user"), access, pk=membership_id
@@ -153,8 +151,9 @@ def member_role_change(
         except services.MembershipError as exc:
             error = str(exc)
             membership.refresh_from_db()
-    if request.htmx:
-        return render(
+    return fragment_or_redirect(
+        request,
+        lambda: render(
             request,
             "tenants/_member_row.html",
             {
@@ -164,14 +163,11 @@ def member_role_change(
                 "error": error,
                 "saved": not error,
             },
-        )
-    if error:
-        messages.error(request, error)
-    else:
-        messages.success(
-            request, f"{membership.user.email} is now {membership.get_role_display()}."
-        )
-    return redirect("member_list", org_id=access.organization.pk)
+        ),
+        redirect_to=reverse("member_list", args=[access.organization.pk]),
+        message=error or f"{membership.user.email} is now {membership.get_role_display()}.",
+        level=messages.ERROR if error else messages.SUCCESS,
+    )
 
 
 @organization_view(Role.ADMIN)
@@ -212,24 +208,18 @@ def invitation_revoke(
     return redirect("member_list", org_id=access.organization.pk)
 
 
-@vary_on_headers("HX-Request")
 @organization_view(Role.ADMIN)
-def activity_list(request: HttpRequest, access: OrganizationAccess) -> HttpResponse:
+def activity_list(request: HtmxHttpRequest, access: OrganizationAccess) -> HttpResponse:
     activity_filter = ActivityFilter(
         request.GET or None, queryset=selectors.activity_list(organization=access.organization)
     )
     page = Paginator(activity_filter.qs, 50).get_page(request.GET.get("page"))
-    template = "tenants/_activity_rows.html" if request.htmx else "tenants/activity_list.html"
-    response = render(
+    return fragment_or_page(
         request,
-        template,
-        {
-            "organization": access.organization,
-            "filter": activity_filter,
-            "page": page,
-        },
+        fragment="tenants/_activity_rows.html",
+        page="tenants/activity_list.html",
+        context={"organization": access.organization, "filter": activity_filter, "page": page},
     )
-    return response
 
 
 @login_required

@@ -27,31 +27,20 @@ TOKEN_PATH = "/connect/token"  # noqa: S105 - a URL path, not a secret
 #: Refresh this long before the server's expiry, so no request carries a dying token.
 EXPIRY_MARGIN = 60.0
 LOCK_TIMEOUT = 60.0
-#: Before V20 Update 9 `expires_in` counted minutes; from Update 9 on it counts seconds.
-SECONDS_SINCE = (20, 0, 9)
+#: 3CX tokens live 60 minutes; `expires_in` said 60 (minutes) before V20 Update 9 and says 3600
+#: (seconds) from Update 9 on. Up to this many, the number counts minutes.
+MINUTES_UP_TO = 120
 
 
-def version_tuple(version: str | None) -> tuple[int, ...] | None:
-    if not version:
-        return None
-    parts = []
-    for piece in version.strip().split("."):
-        if not piece.isdigit():
-            break
-        parts.append(int(piece))
-    return tuple(parts) or None
+def token_lifetime_seconds(expires_in: float) -> float:
+    """`expires_in` in seconds, whichever unit the server that answered used.
 
-
-def token_lifetime_seconds(expires_in: float, version: str | None) -> float:
-    """`expires_in` in seconds, whichever unit this server version used.
-
-    Without a known version, a value of two hours or less in "seconds" would be a token of
-    at most two minutes, which 3CX never issues; such small values are minutes.
+    The unit is read from the answer itself, never from a version stored earlier: a server
+    upgraded since (20.0.8 to 20.0.10) would otherwise have its 3600 seconds read as 60 hours.
+    A value of 120 or less in seconds would be a token of at most two minutes, which 3CX
+    never issues (and which the refresh margin would use up): such small values are minutes.
     """
-    parsed = version_tuple(version)
-    if parsed is not None:
-        return expires_in * 60 if parsed < SECONDS_SINCE else expires_in
-    return expires_in * 60 if expires_in <= 120 else expires_in
+    return expires_in * 60 if expires_in <= MINUTES_UP_TO else expires_in
 
 
 @dataclass
@@ -73,13 +62,11 @@ class SharedTokenProvider:
         transport: Transport,
         client_id: str,
         client_secret: str,
-        version: str | None = None,
         on_token_request: Callable[[], None] | None = None,
     ) -> None:
         self.transport = transport
         self.client_id = client_id
         self._client_secret = client_secret
-        self.version = version
         self.on_token_request = on_token_request
         # The key changes with the credentials, so an edited connection never reuses a token.
         fingerprint = hashlib.sha256(
@@ -175,7 +162,7 @@ class SharedTokenProvider:
                 ) from None
             raise
         token = _token_parse(client, answer, base_url=self.transport.base_url)
-        lifetime = token_lifetime_seconds(token["expires_in"], self.version)
+        lifetime = token_lifetime_seconds(token["expires_in"])
         logger.info("Obtained a 3CX access token for %s (valid %.0f s)", self, lifetime)
         return CachedToken(token["access_token"], started + lifetime)
 

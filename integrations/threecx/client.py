@@ -43,7 +43,6 @@ class ThreeCXClient:
         verify_tls: bool = True,
         ca_certificates: str = "",
         timeout: float = 30,
-        version: str | None = None,
         page_size: int | None = None,
         retry: RetryPolicy = RetryPolicy(),  # noqa: B008 - immutable
         check_address: bool = True,
@@ -70,7 +69,6 @@ class ThreeCXClient:
             transport=self.transport,
             client_id=client_id,
             client_secret=client_secret,
-            version=version,
             on_token_request=on_token_request,
         )
         self.transport.tokens = self.tokens
@@ -88,7 +86,6 @@ class ThreeCXClient:
             verify_tls=connection.verify_tls,
             ca_certificates=connection.tls_ca_certificates,
             timeout=connection.timeout_seconds,
-            version=connection.version or None,
             **kwargs,
         )
 
@@ -126,6 +123,9 @@ class ThreeCXClient:
         on_page: Callable[[PagedCollection, list], None] | None = None,
     ) -> PagedCollection:
         """A collection read page by page. Ordered by Id by default so paging is stable.
+
+        Pages shorter than `page_size` (servers that cap them) do not end it; see
+        `PagedCollection` for when it ends and what `total` holds.
 
         Without `select`, every property the spec knows except secrets and navigation
         properties is asked for; asking for a secret field is refused.
@@ -173,7 +173,6 @@ class ThreeCXClient:
                 "The server did not say its version (no X-3CX-Version header): is it 3CX V20?",
                 permanent=True,
             )
-        self.tokens.version = version
         return version
 
     def system_status(self) -> dict[str, Any]:

@@ -74,6 +74,17 @@ class BadResponse(ThreeCXError):
         self.permanent = permanent
 
 
+class RowsMissing(BadResponse):
+    """A collection ended (an empty page) before the rows its `@odata.count` announced.
+
+    Transient: the usual cause is data that changed while it was read page by page (a row
+    removed shifts every later `$skip`), which reading again fixes; a server that keeps
+    dropping rows keeps failing, and every failure says so.
+    """
+
+    title = "Rows missing"
+
+
 class InvalidInput(ThreeCXError):
     """Refused before any request: what the user typed cannot be sent as it is."""
 

@@ -54,12 +54,37 @@ class Query:
         return params
 
 
+#: The largest `@odata.count` believed. No 3CX system holds ten million rows in one collection
+#: (the benchmarks' 200,000 contacts are already far beyond real phonebooks); a larger count is
+#: a broken server's, and believing it would fail every complete read as "rows missing".
+MAX_TRUSTED_COUNT = 10_000_000
+
+
+def trusted_count(count: Any, *, received: int) -> int | None:
+    """The server's `@odata.count` when it can be believed, else None (rows without a total).
+
+    Believed: a JSON integer (not a bool, float or string) from 0 to MAX_TRUSTED_COUNT that is
+    not smaller than the `received` rows the first page already holds.
+    """
+    if not isinstance(count, int) or isinstance(count, bool):
+        return None
+    if count < received or count > MAX_TRUSTED_COUNT:
+        return None
+    return count
+
+
 @dataclass
 class PagedCollection:
     """Reads a collection with $top/$skip, yielding items as each page arrives.
 
-    `total` is the server's `@odata.count`, known once the first page has been read. One page
-    is held in memory at a time, two while `prefetch` downloads the next.
+    A server may answer fewer rows than `$top` asks for (a page-size cap), so a short page
+    does not end the collection: `$skip` advances by the rows received until a page comes
+    back empty, or, when the server's `@odata.count` is believed (`trusted_count`), until
+    that many rows arrived. An empty page before that count raises `errors.RowsMissing`.
+
+    `total` is the believed count (None: rows without a total), known once the first page
+    has been read; it turns None if more rows arrive than it announced. One page is held in
+    memory at a time, two while `prefetch` downloads the next.
     """
 
     fetch_page: Any  # Callable[[str, dict[str, str]], Any], the client's GET
@@ -67,6 +92,7 @@ class PagedCollection:
     query: Query
     page_size: int
     total: int | None = None
+    received: int = 0
     pages_read: int = 0
     on_page: Any = None  # Callable[[PagedCollection, list], None] | None
     _started: bool = field(default=False, repr=False)
@@ -80,11 +106,13 @@ class PagedCollection:
 
     @property
     def has_more(self) -> bool:
-        """Whether the page just yielded was full, so that another is to be asked for."""
+        """Whether another page is to be asked for after the one just yielded (it may turn
+        out empty: without a believed count only an empty page ends a collection)."""
         return self._next_params is not None
 
     def pages(self) -> Iterator[list[dict[str, Any]]]:
-        """The items page by page, for callers that write a page at a time."""
+        """The items page by page (never an empty page), for callers that write a page at a
+        time."""
         if self._started:
             raise RuntimeError("A PagedCollection can be iterated once.")
         self._started = True
@@ -107,26 +135,50 @@ class PagedCollection:
         self._prefetched = self._downloader.submit(self.fetch_page, self.path, self._next_params)
 
     def _pages(self) -> Iterator[list[dict[str, Any]]]:
-        params = {**self.query.params(), "$top": str(self.page_size), "$skip": "0"}
-        params["$count"] = "true"
-        skip = 0
+        params = {**self._params(skip=0), "$count": "true"}
+        previous_ids: list[Any] | None = None
         while True:
             page = self._fetch(params)
             items = collection_items(page, path=self.path)
-            if skip == 0:
-                count = page.get("@odata.count")
-                self.total = count if isinstance(count, int) else None
+            if self.pages_read == 0:
+                self.total = trusted_count(page.get("@odata.count"), received=len(items))
+            if not items:
+                break
+            ids = [item.get("Id") for item in items]
+            if ids == previous_ids and None not in ids:
+                # Without this, a server that ignores $skip would be read forever.
+                raise errors.BadResponse(
+                    f"{self._name} answered the same rows again for the next page: the server "
+                    "does not page with $skip.",
+                    permanent=True,
+                )
+            previous_ids = ids
+            self.received += len(items)
             self.pages_read += 1
+            if self.total is not None and self.received > self.total:
+                self.total = None  # more rows than announced: the count was wrong
+            complete = self.total is not None and self.received >= self.total
+            self._next_params = None if complete else self._params(skip=self.received)
             if self.on_page is not None:
                 self.on_page(self, items)
-            if len(items) < self.page_size:
-                self._next_params = None
-                yield items
-                return
-            skip += len(items)
-            params = {**self.query.params(), "$top": str(self.page_size), "$skip": str(skip)}
-            self._next_params = params
             yield items
+            if complete:
+                return
+            params = self._next_params
+        self._next_params = None
+        if self.total is not None and self.received < self.total:
+            raise errors.RowsMissing(
+                f"The server announced {self.total:,} {self._name} but its pages ran out after "
+                f"{self.received:,}: rows were added or removed while they were read, or the "
+                "server dropped some. Reading them again usually succeeds."
+            )
+
+    @property
+    def _name(self) -> str:
+        return self.path.rsplit("/", 1)[-1]
+
+    def _params(self, *, skip: int) -> dict[str, str]:
+        return {**self.query.params(), "$top": str(self.page_size), "$skip": str(skip)}
 
     def _fetch(self, params: dict[str, str]) -> Any:
         prefetched, self._prefetched = self._prefetched, None

@@ -34,6 +34,8 @@ def start_django(env: dict[str, str]) -> subprocess.CompletedProcess:
         ("DJANGO_DEBUG", "maybe"),
         ("EMAIL_PORT", "twenty-five"),
         ("THREECX_REFUSE_PRIVATE", "sometimes"),
+        ("DASHBOARD_JOB_RETENTION_DAYS", "a month"),
+        ("DASHBOARD_JOB_STALE_AFTER", "5"),
     ],
 )
 def test_a_malformed_variable_stops_start_up_naming_it(variable, value):

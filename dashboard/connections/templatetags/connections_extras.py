@@ -3,7 +3,7 @@ from datetime import date
 from django import template
 from django.utils.dateparse import parse_date, parse_datetime
 
-from dashboard.connections.selectors import sparkline
+from dashboard.connections.selectors import ConnectionCard, connection_cards, sparkline
 from dashboard.directory.models import EntryKind
 
 register = template.Library()
@@ -18,6 +18,13 @@ _KIND_LABELS = {
     EntryKind.TRUNK: "Trunks",
     EntryKind.PARKING: "Parkings",
 }
+
+
+@register.simple_tag
+def connection_cards_of(organization) -> list[ConnectionCard]:
+    """The organisation's connection cards, for the organisation's home page: the tenants app
+    sits below this one and does not import it."""
+    return connection_cards(organization=organization)
 
 
 @register.filter

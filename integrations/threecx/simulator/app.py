@@ -7,6 +7,7 @@ read by key, by Number or through a navigation property only where swagger.yaml 
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import json
 import logging
@@ -17,6 +18,8 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import message_from_bytes
+from email.policy import HTTP
 from functools import cache
 from http import HTTPStatus
 from typing import Any
@@ -24,9 +27,9 @@ from urllib.parse import parse_qs, parse_qsl
 
 from integrations.threecx.spec import load_spec
 
-from .config import SimulatorConfig
+from .config import RUNTIME_FIELDS, SimulatorConfig
 from .directories import DirectoryError, filesystems, list_directory
-from .faults import Fault, FaultSet
+from .faults import Decision, Fault, FaultSet
 from .model import type_info
 from .query import QueryError, QueryOptions, parse_options, select_items, shape
 from .store import ENTITY_TYPES, MUTABLE_SETS, Directory
@@ -55,6 +58,7 @@ class Request:
     headers: dict[str, str]
     body: bytes
     base_url: str
+    decision: Decision = field(default_factory=Decision)  # what the faults make of it
 
 
 @dataclass
@@ -122,6 +126,25 @@ class Simulator:
         """The item with every property, secrets and navigation properties included."""
         return self.directory.get(set_name, key)
 
+    def reconfigure(self, **changes: Any) -> SimulatorConfig:
+        """Change how the running simulator answers, e.g. `reconfigure(version="20.0.10")`
+        to upgrade the PBX between two syncs. Only the fields in `RUNTIME_FIELDS` (version,
+        token_lifetime, max_page_size, odata_count) change while it runs; tokens already
+        issued keep their expiry. ValueError when a field or value does not fit."""
+        fixed = sorted(set(changes) - set(RUNTIME_FIELDS))
+        if fixed:
+            raise ValueError(
+                f"cannot change {', '.join(fixed)} while running; use {', '.join(RUNTIME_FIELDS)}"
+            )
+        config = dataclasses.replace(self.config, **changes)
+        self.config = self.directory.config = config
+        self.tokens.lifetime = config.token_lifetime
+        return config
+
+    def runtime_settings(self) -> dict[str, Any]:
+        """The current values of the fields `reconfigure` changes."""
+        return {name: getattr(self.config, name) for name in RUNTIME_FIELDS}
+
     # --- WSGI ---------------------------------------------------------------------------------
 
     def wsgi_app(self, environ: dict[str, Any], start_response: Callable) -> Iterable[bytes]:
@@ -144,7 +167,7 @@ class Simulator:
             if not self.config.control_api:
                 return _odata_error(404, _no_resource(request))
             return self._control(request)
-        decision = self.faults.decide(request.method, request.path)
+        decision = request.decision = self.faults.decide(request.method, request.path)
         if decision.delay:
             time.sleep(decision.delay)
         if decision.fault is not None:
@@ -193,8 +216,7 @@ class Simulator:
             response = _json(405, {"error": "invalid_request"})
             response.headers.append(("Allow", "POST"))
             return response
-        form = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True)
-        fields = {name: values[0] for name, values in form.items() if values}
+        fields = _form_fields(request)
         grant_type = fields.get("grant_type")
         if not grant_type or not fields.get("client_id") or not fields.get("client_secret"):
             return _oauth_error(
@@ -317,7 +339,7 @@ class Simulator:
             return _method_not_allowed(request, *[verb.upper() for verb in allowed])
         entity_set = self.directory.entity_set(set_name)
         info = entity_set.info
-        options = parse_options(params, info, self.directory.navigate)
+        options = self._capped(request, parse_options(params, info, self.directory.navigate))
         if options.by_key:
             options.orderby = []  # the sets are kept in key order already
         if options.scans:
@@ -329,14 +351,14 @@ class Simulator:
             count = entity_set.count() if options.count else 0
             page = entity_set.page(options.skip, options.top)
         context = f"{request.base_url}{XAPI}/$metadata#{set_name}{options.context_suffix()}"
-        return self._collection_body(context, options, count, page, info)
+        return self._collection_body(request, context, options, count, page, info)
 
     def _navigation(
         self, request, params, set_name: str, item: dict[str, Any], nav: str
     ) -> Response:
         owner = self.directory.entity_set(set_name).info
         element = type_info(owner.props[nav].type.element.name)  # type: ignore[union-attr, arg-type]
-        options = parse_options(params, element, self.directory.navigate)
+        options = self._capped(request, parse_options(params, element, self.directory.navigate))
         items = self.directory.navigate(owner.name, item, nav) or []
         count, page = select_items(
             items, options, element, self.directory.search_fields(element.name)
@@ -345,12 +367,24 @@ class Simulator:
             f"{request.base_url}{XAPI}/$metadata#{set_name}({item['Id']})/{nav}"
             f"{options.context_suffix()}"
         )
-        return self._collection_body(context, options, count, page, element)
+        return self._collection_body(request, context, options, count, page, element)
 
-    def _collection_body(self, context, options: QueryOptions, count, page, info) -> Response:
+    def _capped(self, request: Request, options: QueryOptions) -> QueryOptions:
+        """`options` with `$top` lowered to the page-size cap, if there is one."""
+        cap = request.decision.page_cap(self.config.max_page_size)
+        if cap is not None:
+            options.top = cap if options.top is None else min(options.top, cap)
+        return options
+
+    def _collection_body(
+        self, request: Request, context, options: QueryOptions, count, page, info
+    ) -> Response:
         body: dict[str, Any] = {"@odata.context": context}
         if options.count:
-            body["@odata.count"] = count
+            count_fault = request.decision.count_fault
+            counted = count_fault.odata_count if count_fault else self.config.counted(count)
+            if counted is not None:
+                body["@odata.count"] = counted
         navigate = self.directory.navigate
         body["value"] = [shape(item, info, options, navigate) for item in page]
         return _json(200, body, ODATA_TYPE)
@@ -447,6 +481,8 @@ class Simulator:
             return Response(204)
         if route == ("GET", "/faults"):
             return _json(200, {"faults": [fault.to_json() for fault in self.faults]})
+        if route == ("GET", "/config"):
+            return _json(200, self.runtime_settings())
         payload = _json_body(request, odata=False)
         if isinstance(payload, Response):
             return payload
@@ -456,6 +492,11 @@ class Simulator:
                 return _json(201, {"fault": fault.to_json()})
             if route == ("POST", "/mutations"):
                 return self._mutation(payload)
+            if route == ("POST", "/config"):
+                if not isinstance(payload, dict):
+                    raise ValueError("the settings to change are a JSON object")
+                self.reconfigure(**payload)
+                return _json(200, self.runtime_settings())
             if route == ("POST", "/clock"):
                 self.advance_clock(float(payload["advance"]))
                 return _json(200, {"now": self.now()})
@@ -552,6 +593,26 @@ def _send(environ: dict[str, Any], start_response: Callable, response: Response)
     status = f"{response.status} {_reason(response.status)}"
     start_response(status, headers)
     return [body]
+
+
+def _form_fields(request: Request) -> dict[str, str]:
+    """The fields of a form body, url-encoded or multipart/form-data (what 3CX's own
+    generated clients send); the first value of each name."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";", 1)[0].strip().lower() != "multipart/form-data":
+        form = parse_qs(request.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {name: values[0] for name, values in form.items() if values}
+    head = f"Content-Type: {content_type}\r\n\r\n".encode("latin-1", "replace")
+    message = message_from_bytes(head + request.body, policy=HTTP)
+    fields: dict[str, str] = {}
+    if not message.is_multipart():
+        return fields
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes) and name not in fields:
+            fields[name] = payload.decode("utf-8", "replace")
+    return fields
 
 
 def _query_options(query: str) -> dict[str, str]:

@@ -12,7 +12,16 @@ import threading
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("latency", "status", "malformed_json", "truncated", "reset", "revoke_token")
+#: Kinds that change a normal answer rather than replace it: any number of them apply at once.
+SHAPING_KINDS = ("latency", "page_size", "odata_count")
+FAULT_KINDS = (
+    *SHAPING_KINDS,
+    "status",
+    "malformed_json",
+    "truncated",
+    "reset",
+    "revoke_token",
+)
 
 
 @dataclass
@@ -23,7 +32,10 @@ class Fault:
     an OData error body, and Retry-After when `retry_after` is set), malformed_json (200 with
     a body that is not JSON), truncated (200 whose Content-Length promises more than is sent,
     then the connection closes), reset (the connection closes without an answer),
-    revoke_token (every token is revoked, then the request is refused with 401).
+    revoke_token (every token is revoked, then the request is refused with 401),
+    page_size (collection answers hold at most `max_page_size` rows, whatever `$top` asks),
+    odata_count (`@odata.count`, when asked for, says `odata_count` instead of the true
+    count: any JSON value, e.g. -1, 2**63 - 1 or "12"; null leaves it out).
     times: how many matching requests are hit (None: all); skip: let the first N through.
     """
 
@@ -35,6 +47,8 @@ class Fault:
     times: int | None = None
     skip: int = 0
     delay: float = 0.0
+    max_page_size: int | None = None
+    odata_count: Any = None
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -46,6 +60,11 @@ class Fault:
             raise ValueError("times must be None or >= 0")
         if self.skip < 0 or self.delay < 0:
             raise ValueError("skip and delay must be >= 0")
+        cap = self.max_page_size
+        if self.kind == "page_size" and (
+            not isinstance(cap, int) or isinstance(cap, bool) or cap < 1
+        ):
+            raise ValueError("a page_size fault needs max_page_size >= 1")
         try:
             self._pattern = re.compile(self.match)
         except re.error as exc:
@@ -58,7 +77,18 @@ class Fault:
         """A fault from the control API's JSON body; ValueError when it does not fit."""
         if not isinstance(data, dict):
             raise ValueError("a fault is a JSON object")
-        allowed = {"match", "method", "kind", "status", "retry_after", "times", "skip", "delay"}
+        allowed = {
+            "match",
+            "method",
+            "kind",
+            "status",
+            "retry_after",
+            "times",
+            "skip",
+            "delay",
+            "max_page_size",
+            "odata_count",
+        }
         unknown = set(data) - allowed
         if unknown:
             raise ValueError(f"unknown fault fields: {', '.join(sorted(unknown))}")
@@ -82,10 +112,18 @@ class Fault:
 
 @dataclass
 class Decision:
-    """What the faults decided for one request: sleep first, then maybe fail."""
+    """What the faults decided for one request: sleep first, then maybe fail; a collection
+    answer keeps at most `max_page_size` rows and, with `count_fault`, that fault's count."""
 
     delay: float = 0.0
     fault: Fault | None = None
+    max_page_size: int | None = None
+    count_fault: Fault | None = None
+
+    def page_cap(self, configured: int | None) -> int | None:
+        """The smaller of the configured cap and this request's (None: no cap)."""
+        caps = [cap for cap in (configured, self.max_page_size) if cap is not None]
+        return min(caps) if caps else None
 
 
 @dataclass
@@ -131,8 +169,9 @@ class FaultSet:
     def decide(self, method: str, path: str) -> Decision:
         """Count this request against every matching fault and say what happens to it.
 
-        Latency faults add up; the first failing fault that fires wins. A fault whose turn
-        has not come (skip) or is used up (times) lets the request through.
+        Latency faults add up, page caps take the smallest, the last count fault wins; the
+        first failing fault that fires wins. A fault whose turn has not come (skip) or is
+        used up (times) lets the request through.
         """
         decision = Decision()
         with self._lock:
@@ -140,7 +179,7 @@ class FaultSet:
                 fault = armed.fault
                 if not fault.applies_to(method, path):
                     continue
-                if fault.kind != "latency" and decision.fault is not None:
+                if fault.kind not in SHAPING_KINDS and decision.fault is not None:
                     continue
                 armed.seen += 1
                 if armed.seen <= fault.skip:
@@ -150,6 +189,10 @@ class FaultSet:
                 armed.fired += 1
                 if fault.kind == "latency":
                     decision.delay += fault.delay
+                elif fault.kind == "page_size":
+                    decision.max_page_size = decision.page_cap(fault.max_page_size)
+                elif fault.kind == "odata_count":
+                    decision.count_fault = fault
                 else:
                     decision.fault = fault
         return decision

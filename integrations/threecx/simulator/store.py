@@ -33,6 +33,11 @@ ENTITY_TYPES = {
     "Parkings": "Pbx.Parking",
     "Peers": "Pbx.Peer",
 }
+#: Every entity set's Id is an Edm.Int32 in the spec: any of these is a valid key.
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
+#: The Ids `SimulatorConfig.edge_ids` adds a user and a contact at: the ends of the int32
+#: range, and -1 and 0, which careless code takes for "no Id".
+EDGE_IDS = (INT32_MIN, -1, 0, INT32_MAX)
 MUTABLE_SETS = tuple(name for name in ENTITY_TYPES if name != "Peers")
 DN_SETS = tuple(name for name in MUTABLE_SETS if name != "Contacts")
 # What $search looks at; the other sets search every non-secret text property.
@@ -156,7 +161,11 @@ class _Overlay:
 
 
 class ContactSet(EntitySet):
-    """Contacts 1..N generated on demand, plus a small overlay of changes."""
+    """Contacts 1..N generated on demand, plus a small overlay of changes.
+
+    Added contacts have Ids outside 1..N: those below 1 come before the generated ones, the
+    others after, so that the set stays in key order.
+    """
 
     def __init__(self, factory: ContactFactory, base_count: int) -> None:
         super().__init__("Contacts")
@@ -171,20 +180,24 @@ class ContactSet(EntitySet):
 
     def items(self) -> Iterator[dict[str, Any]]:
         overlay = self._overlay
+        low, high = _split_added(overlay)
+        yield from low
         deleted = set(overlay.deleted)
         make, updated = self.factory.make, overlay.updated
         for index in range(self.base_count):
             if index in deleted:
                 continue
             yield updated.get(index + 1) or make(index)
-        yield from overlay.added.values()
+        yield from high
 
     def page(self, skip: int, top: int | None) -> list[dict[str, Any]]:
         overlay = self._overlay
         alive = self.base_count - len(overlay.deleted)
         limit = self.count() if top is None else top
-        result: list[dict[str, Any]] = []
-        if skip < alive:
+        low, high = _split_added(overlay)
+        result: list[dict[str, Any]] = low[skip : skip + limit]
+        skip = max(0, skip - len(low))
+        if len(result) < limit and skip < alive:
             deleted = set(overlay.deleted)
             index = self._nth_alive(skip, overlay.deleted)
             while len(result) < limit and index < self.base_count:
@@ -193,8 +206,7 @@ class ContactSet(EntitySet):
                 index += 1
         if len(result) < limit:
             offset = max(0, skip - alive)
-            added = list(overlay.added.values())
-            result.extend(added[offset : offset + limit - len(result)])
+            result.extend(high[offset : offset + limit - len(result)])
         return result
 
     def get(self, key: int) -> dict[str, Any] | None:
@@ -235,6 +247,13 @@ class ContactSet(EntitySet):
             if candidate == index:
                 return index
             index = candidate
+
+
+def _split_added(overlay: _Overlay) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """The added contacts that come before the generated ones (Id < 1) and after them."""
+    low = [item for key, item in overlay.added.items() if key < 1]
+    high = [item for key, item in overlay.added.items() if key >= 1]
+    return low, high
 
 
 class DerivedSet(EntitySet):
@@ -302,6 +321,7 @@ class Directory:
         self._version = 0
         self._cache: dict[str, tuple[int, Any]] = {}
         self._rights = {role: _rights(role) for role in ROLES}
+        self._add_awkward_entries()
 
     # reading
 
@@ -388,17 +408,19 @@ class Directory:
         _check_fields(entity_set.info, item)
         with self._lock:
             new = copy.deepcopy(item)
-            if "Id" in new and (not isinstance(new["Id"], int) or new["Id"] <= 0):
-                raise ValueError("Id must be a positive integer")
+            if "Id" in new and not _is_int32(new["Id"]):
+                raise ValueError(f"Id must be an integer from {INT32_MIN} to {INT32_MAX} (int32)")
             if "Id" in new and self._exists(entity_set, new["Id"]):
                 raise ValueError(f"{set_name}({new['Id']}) already exists")
             if set_name == "Contacts":
                 contacts = cast(ContactSet, entity_set)
                 new.setdefault("Id", contacts.next_id)
-                contacts.next_id = max(contacts.next_id, new["Id"] + 1)
+                if new["Id"] < INT32_MAX:  # an Id at the very edge leaves the numbering alone
+                    contacts.next_id = max(contacts.next_id, new["Id"] + 1)
             else:
                 new.setdefault("Id", self._take_dn_id())
-                self._next_dn_id = max(self._next_dn_id, new["Id"] + 1)
+                if new["Id"] < INT32_MAX:
+                    self._next_dn_id = max(self._next_dn_id, new["Id"] + 1)
                 new.setdefault("Number", self._free_number(set_name))
                 self._check_number(new["Number"], new["Id"])
                 self._prepare(set_name, new, new)
@@ -441,6 +463,23 @@ class Directory:
         return self.render(set_name, item)
 
     # helpers
+
+    def _add_awkward_entries(self) -> None:
+        """What `SimulatorConfig.edge_ids` and `null_key_fields` add to the generated data."""
+        if self.config.edge_ids:
+            for key in EDGE_IDS:
+                self.add("Users", {"Id": key, "FirstName": "Edge", "LastName": f"Id {key}"})
+                self.add("Contacts", {"Id": key, "FirstName": "Edge", "LastName": f"Id {key}"})
+        if self.config.null_key_fields:
+            users = cast(StoredSet, self.sets["Users"])
+            added = self.add("Users", {"FirstName": "Nobody's", "LastName": "Number"})
+            with self._lock:
+                # Around _check_number, which refuses a missing Number from a client.
+                users.put({**(users.stored(added["Id"]) or {}), "Number": None})
+                self._version += 1
+            nameless = {"FirstName": None, "LastName": None, "CompanyName": None}
+            self.add("Contacts", {**nameless, "PhoneNumber": "+44 20 7946 0018"})
+            self.add("Contacts", {**nameless, "Email": None, "PhoneNumber": None})
 
     def _mutable(self, set_name: str) -> EntitySet:
         if set_name not in MUTABLE_SETS:
@@ -642,6 +681,12 @@ def _expand_all(info: TypeInfo, depth: int) -> QueryOptions:
     return QueryOptions(expand=expand)
 
 
+def _is_int32(value: Any) -> bool:
+    return (
+        isinstance(value, int) and not isinstance(value, bool) and INT32_MIN <= value <= INT32_MAX
+    )
+
+
 def _check_fields(info: TypeInfo, item: Any) -> None:
     if not isinstance(item, dict):
         raise ValueError(f"an item of {info.name} must be a JSON object")
@@ -679,7 +724,8 @@ def _forwarding_profiles(user_id: int) -> list[dict[str, Any]]:
     return [
         complete(
             "Pbx.ForwardingProfile",
-            {"Id": user_id * 10 + index, "Name": name, "NoAnswerTimeout": 20},
+            # Wrapped into int32 for users at the Id range's edges; the others keep theirs.
+            {"Id": (user_id * 10 + index) % (INT32_MAX + 1), "Name": name, "NoAnswerTimeout": 20},
         )
         for index, name in enumerate(("Available", "Away", "Out of office", "Custom 1", "Custom 2"))
     ]

@@ -61,6 +61,14 @@ def secret_fields(name: str) -> frozenset[str]:
     return frozenset(secrets)
 
 
+@cache
+def entity_set_secret_fields(entity_set: str) -> frozenset[str]:
+    """The secret properties of a top-level collection's items ("Users" -> AuthPassword,
+    VMPIN...): none for what the spec describes no collection of (SystemStatus)."""
+    schema_name = entity_schema_name(entity_set)
+    return secret_fields(schema_name) if schema_name else frozenset()
+
+
 def enum_values(name: str) -> list[str]:
     return list(schema(name)["enum"])
 

@@ -1,2 +1,6 @@
-from tests.dashboard.directory.conftest import connection_to, simulator_allowed  # noqa: F401
+from tests.dashboard.directory.conftest import (  # noqa: F401 - fixtures
+    connection_to,
+    simulator_allowed,
+    simulator_worker,
+)
 from tests.integrations.threecx.conftest import make_simulator, simulator  # noqa: F401

@@ -50,6 +50,39 @@ class TestList:
         assert "Healthy" in page.text
         assert "Contacts" in page.text and str(simulator.simulator.config.contacts) in page.text
 
+    @pytest.mark.parametrize("page", ["organization_home", "connection_list"])
+    def test_a_card_never_synced_offers_sync_now_to_admins(
+        self, client_for, organization, admin, viewer, simulator, connection_to, page
+    ):
+        connection = connection_to(simulator)
+        sync_url = reverse("connection_sync", args=[organization.pk, connection.pk])
+        admin_page = client_for(admin).get(reverse(page, args=[organization.pk]))
+        assert "Not synced yet" in admin_page.text
+        assert f'hx-post="{sync_url}"' in admin_page.text and "Sync now" in admin_page.text
+        viewer_page = client_for(viewer).get(reverse(page, args=[organization.pk]))
+        assert sync_url not in viewer_page.text
+        assert "an administrator can start the first sync" in viewer_page.text
+
+    def test_a_card_whose_first_sync_failed_still_offers_sync_now(
+        self, client_for, organization, admin, simulator, connection_to
+    ):
+        connection = connection_to(simulator, client_secret="wrong")
+        run = SyncRun.objects.create(organization=organization, connection=connection)
+        sync_run_execute(run_id=run.pk)
+        page = client_for(admin).get(reverse("organization_home", args=[organization.pk]))
+        assert "Authentication failed" in page.text
+        assert reverse("connection_sync", args=[organization.pk, connection.pk]) in page.text
+
+    def test_a_card_with_a_running_sync_shows_its_progress(
+        self, client_for, organization, admin, simulator, connection_to
+    ):
+        connection = connection_to(simulator)
+        run = SyncRun.objects.create(organization=organization, connection=connection)
+        page = client_for(admin).get(reverse("organization_home", args=[organization.pk]))
+        progress = reverse("sync_run_progress", args=[organization.pk, connection.pk, run.pk])
+        assert progress in page.text
+        assert reverse("connection_sync", args=[organization.pk, connection.pk]) not in page.text
+
 
 class TestCreateAndEdit:
     def test_adding_a_connection_encrypts_the_secret_and_schedules_syncs(

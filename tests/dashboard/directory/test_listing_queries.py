@@ -7,7 +7,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from dashboard.directory import selectors
-from dashboard.directory.filters import LISTINGS
+from dashboard.directory.listings import LISTINGS
 from dashboard.directory.models import (
     DirectoryEntry,
     DirectoryRelation,
@@ -154,16 +154,20 @@ def test_filter_choices_are_read_once_per_sync(client_for, viewer, organization,
     assert queries_for(client, url, {}) == first
 
 
+SEARCH_INDEX = "directory_entry_search_unaccent_trgm"
+
+
 @pytest.mark.postgres
 @pytest.mark.parametrize(
     ("kind", "search", "index"),
     [
-        (None, lambda qs: selectors.entry_search(qs, "ada love"), "directory_entry_search_trgm"),
-        (None, lambda qs: selectors.entry_search(qs, "王"), "directory_entry_search_trgm"),
+        (None, lambda qs: selectors.entry_search(qs, "ada love"), SEARCH_INDEX),
+        (None, lambda qs: selectors.entry_search(qs, "王"), SEARCH_INDEX),
+        (None, lambda qs: selectors.entry_search(qs, "Dvořák"), SEARCH_INDEX),
         (
             EntryKind.CONTACT,
             lambda qs: selectors.entries_of_company(qs, "Müller"),
-            "directory_entry_company_trgm",
+            "directory_entry_company_unaccent_trgm",
         ),
     ],
 )

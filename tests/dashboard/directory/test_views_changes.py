@@ -1,6 +1,7 @@
 """Change history: what each sync added, changed and removed, field by field."""
 
 import re
+from datetime import UTC, datetime
 from html import unescape
 
 import pytest
@@ -116,11 +117,29 @@ def test_the_entry_page_shows_its_own_history(client_for, viewer, synced, change
 
 
 def test_a_removed_entry_page_says_it_is_gone_and_when(client_for, viewer, synced, changed):
-    response = client_for(viewer).get(detail_url(changed["removed"], "contacts"))
-    assert response.status_code == 404
+    removed = changed["removed"]
+    response = client_for(viewer).get(detail_url(removed, "contacts"))
+    assert response.status_code == 200  # change history links here: not a broken link
     page = response.content.decode()
-    assert "This contact is not in the directory" in page
+    assert f'<bdi>{removed.name}</bdi> <span class="muted">is not in the directory' in page
+    assert "no longer has this contact" in page
     assert ">Removed</span>" in page and run_url(changed["run"]) in page
+
+
+def test_every_entry_link_in_the_change_history_answers(client_for, viewer, synced, changed):
+    client = client_for(viewer)
+    page = client.get(changes_url(synced)).content.decode()
+    links = set(re.findall(r'href="(/orgs/[^"]+/directory/[a-z-]+/-?\d+/)"', page))
+    assert len(links) == 3
+    assert {client.get(link).status_code for link in links} == {200}
+
+
+def test_an_id_no_sync_has_seen_is_not_found(client_for, viewer, synced):
+    entry = visible(synced).first()
+    entry.external_id = 999_999
+    response = client_for(viewer).get(detail_url(entry, "users"))
+    assert response.status_code == 404
+    assert "This user is not in the directory" in response.content.decode()
 
 
 def test_the_first_import_is_not_listed_entry_by_entry(client_for, viewer, synced):
@@ -152,7 +171,7 @@ def test_a_failed_run_page_says_nothing_was_changed(client_for, viewer, synced):
 def test_long_histories_are_paged(client_for, viewer, simulator, synced):
     for contact in visible(synced, EntryKind.CONTACT).order_by("external_id")[:60]:
         simulator.simulator.delete("Contacts", contact.external_id)
-    sync(synced)
+    sync(synced, confirm_removals=True)  # half the contacts: a review would hold it
     client = client_for(viewer)
     first = client.get(changes_url(synced)).content.decode()
     assert "1\N{EN DASH}50 of 60 changes" in first and "Page 1 of 2" in first
@@ -197,3 +216,14 @@ def test_secrets_in_a_recorded_change_are_never_shown(client_for, viewer, synced
     assert "+1 555 0199" in page
     for secret in ("1111", "2222", "old-pw", "new-pw", "VMPIN", "AccessPassword"):
         assert secret not in page
+
+
+def test_a_run_summary_writes_its_time_once_with_one_full_stop(client_for, viewer, synced):
+    run = SyncRun.objects.filter(connection=synced).get()
+    SyncRun.objects.filter(pk=run.pk).update(
+        finished_at=datetime(2026, 12, 2, 14, 5, tzinfo=UTC), added=12345
+    )
+    page = client_for(viewer).get(run_url(run)).content.decode()
+    assert "Finished 2 Dec 2026, 14:05." in page
+    assert "12,345 added" in page
+    assert ".." not in re.sub(r"<[^>]+>", "", page)

@@ -154,3 +154,11 @@ def test_an_entry_of_another_kind_or_id_is_a_helpful_404(client_for, viewer, syn
 def test_an_entry_of_another_organisation_is_404(client_for, outsider, synced):
     ada = special_user(synced, "Ada Lovelace")
     assert client_for(outsider).get(detail_url(ada, "users")).status_code == 404
+
+
+def test_a_contact_without_a_name_is_called_by_its_company(client_for, viewer, synced):
+    contact = visible(synced, EntryKind.CONTACT).first()
+    DirectoryEntry.objects.filter(pk=contact.pk).update(name="", company="Aardvark Ltd")
+    page = client_for(viewer).get(detail_url(contact, "contacts")).content.decode()
+    assert "<h1><bdi>Aardvark Ltd</bdi></h1>" in page
+    assert "<title>Aardvark Ltd · Contacts" in page

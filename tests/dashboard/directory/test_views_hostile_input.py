@@ -6,7 +6,8 @@ import html
 import pytest
 from django.urls import reverse
 
-from dashboard.directory.filters import LISTINGS, SEARCH_MAX_LENGTH, SEARCH_MAX_WORDS
+from dashboard.directory.filters import SEARCH_MAX_LENGTH, SEARCH_MAX_WORDS
+from dashboard.directory.listings import LISTINGS
 from tests.dashboard.directory.test_views_listing import list_url, shown, sync
 from tests.hostile import HOSTILE_VALUES, RAW_QUERY_STRINGS, SHARPEST, everywhere
 

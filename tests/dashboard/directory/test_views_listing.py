@@ -8,8 +8,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.urls import reverse
 
-from dashboard.directory.filters import LISTINGS
-from dashboard.directory.models import DirectoryEntry, EntryKind, SyncRun
+from dashboard.directory.listings import LISTINGS
+from dashboard.directory.models import DirectoryEntry, DirectoryState, EntryKind, SyncRun
 from dashboard.directory.sync import sync_run_execute
 
 pytestmark = pytest.mark.django_db
@@ -18,8 +18,12 @@ FRAGMENT = {"HX-Request": "true", "HX-Target": "directory-results"}
 ROW_LINK = re.compile(r'<a href="/orgs/[^"]+/connections/[^"]+/directory/[a-z-]+/(\d+)/">')
 
 
-def sync(connection) -> SyncRun:
-    run = SyncRun.objects.create(organization=connection.organization, connection=connection)
+def sync(connection, *, confirm_removals: bool = False) -> SyncRun:
+    run = SyncRun.objects.create(
+        organization=connection.organization,
+        connection=connection,
+        confirm_removals=confirm_removals,
+    )
     run = sync_run_execute(run_id=run.pk, worker="test")
     assert run.status == SyncRun.Status.SUCCEEDED, run.error
     return run
@@ -465,6 +469,65 @@ def test_a_failed_sync_is_shown_with_what_to_do(client_for, viewer, organization
     )
     response = client_for(viewer).get(list_url(organization))
     page = response.content.decode()
-    assert "The last sync of <strong>Main PBX</strong> failed" in page
+    assert "<strong>Main PBX</strong>: last sync failed" in " ".join(page.split())
     assert "the client secret was refused" in page
     assert len(shown(response)) == 30  # the directory of the last good sync is still there
+
+
+def test_failing_connections_get_one_compact_line_each(
+    client_for, viewer, organization, synced, make_simulator, connection_to
+):
+    never_synced = connection_to(make_simulator(client_secret="other"), name="Branch PBX")
+    sync_run_execute(
+        run_id=SyncRun.objects.create(organization=organization, connection=never_synced).pk
+    )
+    waiting = connection_to(make_simulator(), name="New PBX")
+    SyncRun.objects.create(
+        organization=organization,
+        connection=synced,
+        status=SyncRun.Status.FAILED,
+        error="Bad credentials: the client secret was refused.",
+    )
+    page = client_for(viewer).get(list_url(organization)).content.decode()
+    problems = re.findall(r'<li class="sync-problem[^"]*">\s*<strong>([^<]+)</strong>', page)
+    assert sorted(problems) == ["Branch PBX", "Main PBX", "New PBX"]
+    assert page.count('class="alert') == 0  # no stacked banners
+    assert "Branch PBX</strong>: not synced yet; the first sync failed" in " ".join(page.split())
+    assert reverse("connection_detail", args=[organization.pk, waiting.pk]) in page
+
+
+@pytest.fixture
+def unnamed_contacts(synced):
+    """Two contacts without a name: one listed under its company, one under its number."""
+    contacts = visible(synced, EntryKind.CONTACT).order_by("external_id")
+    under_company, under_number = contacts[0], contacts[1]
+    DirectoryEntry.objects.filter(pk=under_company.pk).update(name="", company="Aardvark Ltd")
+    DirectoryEntry.objects.filter(pk=under_number.pk).update(
+        name="", company="", phone="+441234567890"
+    )
+    return under_company, under_number
+
+
+@pytest.mark.parametrize("sort", ["", "name", "-name"])
+def test_contacts_without_a_name_come_last_under_their_company_or_number(
+    client_for, viewer, organization, synced, unnamed_contacts, sort
+):
+    client = client_for(viewer)
+    ids, pages = [], []
+    for number in ("1", "2"):
+        params = {"per_page": "100", "page": number, **({"sort": sort} if sort else {})}
+        response = client.get(list_url(organization, "contacts"), params)
+        ids += shown(response)
+        pages.append(response.content.decode())
+    contacts = {c.external_id: c for c in visible(synced, EntryKind.CONTACT)}
+    assert len(ids) == len(contacts)
+    named = [bool(contacts[i].name) for i in ids]
+    assert named == sorted(named, reverse=True)  # every named contact before any unnamed
+    assert "<bdi>Aardvark Ltd</bdi></a>" in pages[1]
+    assert "<bdi>+441234567890</bdi></a>" in pages[1]
+
+
+def test_tab_counts_have_thousands_separators(client_for, viewer, organization, synced):
+    DirectoryState.objects.filter(connection=synced).update(counts={"user": 30, "contact": 123456})
+    page = client_for(viewer).get(list_url(organization)).content.decode()
+    assert '<span class="muted">123,456</span>' in page

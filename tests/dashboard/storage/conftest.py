@@ -4,7 +4,11 @@ from dashboard.storage.models import StorageBrowse
 from dashboard.storage.services import storage_browse_execute, storage_browse_request
 from integrations.threecx.client import ThreeCXClient
 from integrations.threecx.transport import NO_RETRY
-from tests.dashboard.directory.conftest import connection_to, simulator_allowed  # noqa: F401
+from tests.dashboard.directory.conftest import (  # noqa: F401 - fixtures
+    connection_to,
+    simulator_allowed,
+    simulator_worker,
+)
 from tests.integrations.threecx.conftest import make_simulator, simulator  # noqa: F401
 
 

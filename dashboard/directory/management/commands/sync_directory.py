@@ -8,6 +8,7 @@ import uuid
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from dashboard.directory.models import EntryKind, SyncRun
+from dashboard.directory.progress import sync_run_progress_rows
 from dashboard.directory.services import sync_run_request
 from dashboard.directory.sync import sync_run_execute
 from integrations.threecx.models import ThreeCXConnection
@@ -93,18 +94,27 @@ class Command(BaseCommand):
 
     def _print_progress(self, run: SyncRun, shown: dict[str, tuple]) -> None:
         """One line per kind whose progress changed since the last look."""
-        for kind in EntryKind:
-            progress = run.progress.get(kind.value) or {}
-            fetched, total, done = (progress.get(key) for key in ("fetched", "total", "done"))
+        rows, _ = sync_run_progress_rows(run)
+        for row in sorted(rows, key=lambda row: list(EntryKind).index(row.kind)):
+            fetched, total, done = row.fetched, row.total, row.done
             if not fetched and not done:
                 continue
-            if shown.get(kind.value) == (fetched, total, done):
+            if shown.get(row.kind) == (fetched, total, done):
                 continue
-            shown[kind.value] = (fetched, total, done)
-            of_total = f" of {total}" if total is not None else ""
-            self.stdout.write(f"  {kind.label}: {fetched}{of_total}{', done' if done else ''}")
+            shown[row.kind] = (fetched, total, done)
+            of_total = f" of {total}" if total is not None else " fetched"
+            label = EntryKind(row.kind).label
+            self.stdout.write(f"  {label}: {fetched}{of_total}{', done' if done else ''}")
 
     def _print_result(self, run: SyncRun) -> None:
+        if run.status == SyncRun.Status.NEEDS_REVIEW:
+            raise CommandError(
+                f"Sync {run.pk} would remove {run.removed} entries, more than the connection "
+                "allows without a review: an admin applies or discards it on the connection's "
+                "page. The directory is as it was."
+            )
+        for warning in run.warnings:
+            self.stderr.write(f"{warning['step']} could not be read: {warning['error']}")
         if run.status != SyncRun.Status.SUCCEEDED:
             raise CommandError(f"Sync {run.pk} {run.status}: {run.error}")
         self.stdout.write(

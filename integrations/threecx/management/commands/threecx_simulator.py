@@ -2,9 +2,10 @@
 
 import signal
 
-from django.core.management.base import BaseCommand, CommandParser
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from integrations.threecx.simulator import Simulator, SimulatorConfig, SimulatorServer
+from integrations.threecx.simulator.config import ODATA_COUNTS
 
 _DEFAULTS = SimulatorConfig()
 
@@ -37,25 +38,34 @@ class Command(BaseCommand):
         parser.add_argument(
             "--no-control-api", action="store_true", help="do not serve /_simulator/"
         )
+        parser.add_argument(
+            "--max-page-size",
+            type=int,
+            default=_DEFAULTS.max_page_size,
+            help="answer at most N rows per collection page, whatever $top asks",
+        )
+        parser.add_argument(
+            "--odata-count",
+            choices=tuple(ODATA_COUNTS),
+            default=_DEFAULTS.odata_count,
+            help="what @odata.count says: the exact count, none, or a broken server's",
+        )
+        parser.add_argument(
+            "--edge-ids",
+            action="store_true",
+            help="add users and contacts with Ids at the ends of the int32 range, -1 and 0",
+        )
+        parser.add_argument(
+            "--null-key-fields",
+            action="store_true",
+            help="add a user with a null Number and contacts with null names and company",
+        )
 
     def handle(self, *args, **options) -> None:
-        config = SimulatorConfig(
-            seed=options["seed"],
-            users=options["users"],
-            contacts=options["contacts"],
-            groups=options["groups"],
-            queues=options["queues"],
-            ring_groups=options["ring_groups"],
-            receptionists=options["receptionists"],
-            trunks=options["trunks"],
-            parkings=options["parkings"],
-            version=options["pbx_version"],
-            client_id=options["client_id"],
-            client_secret=options["client_secret"],
-            token_lifetime=options["token_lifetime"],
-            fqdn=options["fqdn"],
-            control_api=not options["no_control_api"],
-        )
+        try:
+            config = self._config(options)
+        except ValueError as exc:
+            raise CommandError(str(exc)) from None
         # A process-wide signal goes to any thread that does not block it. If a server thread
         # takes SIGINT, the main thread sleeping on a lock is never woken and Ctrl-C is
         # ignored. Blocking both signals before the server threads start (they inherit the
@@ -76,3 +86,27 @@ class Command(BaseCommand):
             self.stdout.write("stopped")
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, previous_mask)
+
+    @staticmethod
+    def _config(options: dict) -> SimulatorConfig:
+        return SimulatorConfig(
+            seed=options["seed"],
+            users=options["users"],
+            contacts=options["contacts"],
+            groups=options["groups"],
+            queues=options["queues"],
+            ring_groups=options["ring_groups"],
+            receptionists=options["receptionists"],
+            trunks=options["trunks"],
+            parkings=options["parkings"],
+            version=options["pbx_version"],
+            client_id=options["client_id"],
+            client_secret=options["client_secret"],
+            token_lifetime=options["token_lifetime"],
+            fqdn=options["fqdn"],
+            control_api=not options["no_control_api"],
+            max_page_size=options["max_page_size"],
+            odata_count=options["odata_count"],
+            edge_ids=options["edge_ids"],
+            null_key_fields=options["null_key_fields"],
+        )

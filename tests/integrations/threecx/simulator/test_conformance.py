@@ -4,17 +4,24 @@ swagger.yaml is OpenAPI 3.0: `nullable: true` is not JSON Schema, so the schemas
 (type -> [type, "null"], a nullable $ref/allOf -> anyOf [..., null]) and validated with
 jsonschema's Draft 2020-12 validator. JSON Schema allows extra properties, so a second check
 makes sure the simulator invents no property the spec does not declare.
+
+Every test runs twice: against the generated data, and against the awkward server other
+tests use (ids at the int32 edges, nulls in key fields, capped pages, a huge
+`@odata.count`, a four-part version): awkward is no excuse for answers the spec forbids.
 """
 
+import dataclasses
 import re
+from collections.abc import Iterator
 from functools import cache
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
 
-from integrations.threecx.simulator import Fault
+from integrations.threecx.simulator import Fault, Simulator, SimulatorServer
 from integrations.threecx.spec import enum_values, load_spec, schema_properties
+from tests.integrations.threecx.conftest import SMALL
 
 ENTITY_SETS = [
     "Users",
@@ -28,6 +35,20 @@ ENTITY_SETS = [
     "Peers",
 ]
 ODATA_ANNOTATIONS = ("@odata.context", "@odata.count")
+AWKWARD = dataclasses.replace(
+    SMALL,
+    edge_ids=True,
+    null_key_fields=True,
+    max_page_size=25,
+    odata_count="huge",
+    version="20.0.10.999",
+)
+
+
+@pytest.fixture(params=[SMALL, AWKWARD], ids=["generated", "awkward"])
+def simulator(request) -> Iterator[SimulatorServer]:
+    with SimulatorServer(Simulator(request.param)) as server:
+        yield server
 
 
 def to_json_schema(node: Any) -> Any:
@@ -151,7 +172,8 @@ class TestEntitySets:
         "set_name", [name for name in ENTITY_SETS if f"/{name}(Number={{Number}})" in paths()]
     )
     def test_entities_by_number_match_their_schema(self, xapi, set_name):
-        for item in xapi.get(f"/{set_name}", params={"$select": "Number"}).json()["value"][:10]:
+        items = xapi.get(f"/{set_name}", params={"$select": "Number"}).json()["value"]
+        for item in [item for item in items if item["Number"] is not None][:10]:
             number = item["Number"].replace("'", "''")
             response = xapi.get(f"/{set_name}(Number='{number}')")
             assert_conforms(response, f"/{set_name}(Number={{Number}})")

@@ -1,0 +1,35 @@
+"""The data migration that masks licence keys stored in clear before they were masked."""
+
+import pytest
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+BEFORE = [("directory", "0003_review_warnings_masking")]
+AFTER = [("directory", "0004_mask_stored_licence_keys")]
+
+
+def test_the_migration_masks_licence_keys_already_stored(organization):
+    from integrations.threecx.models import ThreeCXConnection
+
+    saved = ThreeCXConnection.objects.create(
+        organization=organization, name="Old", base_url="https://pbx.example.com", client_id="9"
+    )
+    executor = MigrationExecutor(connection)
+    executor.migrate(BEFORE)
+    old_apps = executor.loader.project_state(BEFORE).apps
+    State = old_apps.get_model("directory", "DirectoryState")
+    State.objects.create(
+        connection_id=saved.pk,
+        system_status={"FQDN": "pbx.example.com", "LicenseKey": "ABCD-EFGH-IJKL-9876"},
+    )
+
+    executor = MigrationExecutor(connection)
+    executor.loader.build_graph()
+    executor.migrate(AFTER)
+
+    from dashboard.directory.models import DirectoryState
+
+    stored = DirectoryState.objects.get(connection=saved).system_status
+    assert stored == {"FQDN": "pbx.example.com", "LicenseKey": "****9876"}
