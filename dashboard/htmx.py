@@ -24,6 +24,12 @@ class HtmxHttpRequest(HttpRequest):
     htmx: HtmxDetails
 
 
+def vary(response: HttpResponse) -> HttpResponse:
+    """Mark `response` as one of a URL's two answers (fragment or page), for caches."""
+    patch_vary_headers(response, VARY)
+    return response
+
+
 def fragment_wanted(request: HtmxHttpRequest, *, target: str | None = None) -> bool:
     """Whether to answer with a fragment: an HTMX request, aimed at `target` when one is
     given, and not htmx restoring history after Back (which needs the whole page)."""
@@ -52,8 +58,7 @@ def fragment_or_page(
     if wanted:
         for name, value in (fragment_headers or {}).items():
             response[name] = value
-    patch_vary_headers(response, VARY)
-    return response
+    return vary(response)
 
 
 def fragment_or_redirect(
@@ -72,5 +77,4 @@ def fragment_or_redirect(
         if message:
             messages.add_message(request, level, message)
         response = redirect(redirect_to)
-    patch_vary_headers(response, VARY)
-    return response
+    return vary(response)

@@ -156,7 +156,6 @@ CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
-    "directory-mark-stale-runs": {"task": "directory.mark_stale_runs", "schedule": 300.0},
     "jobs-mark-stale": {"task": "jobs.mark_stale", "schedule": 60.0},
     "jobs-purge": {"task": "jobs.purge", "schedule": 6 * 60 * 60.0},
 }

@@ -163,7 +163,6 @@ def connection_test(
     )
 
 
-@vary_on_headers("HX-Request")
 @organization_view()
 @require_GET
 def connection_check_status(

@@ -8,11 +8,14 @@ Until then readers, who ask for generation G, see the previous directory untouch
 cancelled or killed run's rows are simply deleted. Unchanged entries are never rewritten.
 """
 
-import uuid
+from datetime import timedelta
+from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import Q, QuerySet
+
+from dashboard.jobs.models import Job
 
 
 class EntryKind(models.TextChoices):
@@ -163,7 +166,10 @@ class DirectoryRelation(models.Model):
         return f"{self.source} {self.kind} {self.target_number}"
 
 
-class SyncRun(models.Model):
+class SyncRun(Job):
+    """One sync of a connection's directory: a Job whose work (dashboard.directory.sync)
+    writes a new generation beside the visible one and switches to it, or discards it."""
+
     class Status(models.TextChoices):
         QUEUED = "queued", "Queued"
         RUNNING = "running", "Running"
@@ -180,29 +186,25 @@ class SyncRun(models.Model):
         SCHEDULED = "scheduled", "Scheduled"
         RETRY = "retry", "Retry"
 
-    ACTIVE = (Status.QUEUED, Status.RUNNING)
-
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    organization = models.ForeignKey(
-        "tenants.Organization", on_delete=models.CASCADE, related_name="+"
+    ACTIVE: ClassVar[tuple[str, ...]] = (Status.QUEUED, Status.RUNNING)
+    FINISHED: ClassVar[tuple[str, ...]] = (
+        Status.SUCCEEDED,
+        Status.FAILED,
+        Status.CANCELLED,
+        Status.NEEDS_REVIEW,
+        Status.DISCARDED,
     )
+    #: A run's changes are the connection's change history: kept, however old.
+    purge_after_retention: ClassVar[bool] = False
+
     connection = models.ForeignKey(
         "threecx.ThreeCXConnection", on_delete=models.CASCADE, related_name="sync_runs"
     )
     trigger = models.CharField(max_length=16, choices=Trigger.choices, default=Trigger.MANUAL)
-    requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
-    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     generation = models.PositiveIntegerField(
         null=True, blank=True, help_text="The generation this run writes."
     )
-    created_at = models.DateTimeField(auto_now_add=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
-    #: Refreshed on every page; a running run whose heartbeat is old lost its worker.
-    heartbeat_at = models.DateTimeField(null=True, blank=True)
-    worker = models.CharField(max_length=255, blank=True)
     cancel_requested = models.BooleanField(default=False)
     #: Set by "Sync now, and apply removals": however much it removes, it is not held.
     confirm_removals = models.BooleanField(default=False)
@@ -213,7 +215,6 @@ class SyncRun(models.Model):
     added = models.PositiveIntegerField(default=0)
     changed = models.PositiveIntegerField(default=0)
     removed = models.PositiveIntegerField(default=0)
-    error = models.TextField(blank=True)
     #: Whether retrying could help (a transient failure), for the automatic retry runs.
     error_permanent = models.BooleanField(default=False)
     attempt = models.PositiveSmallIntegerField(default=1)
@@ -240,9 +241,18 @@ class SyncRun(models.Model):
     def __str__(self) -> str:
         return f"Sync {self.pk} of {self.connection_id} ({self.status})"
 
-    @property
-    def is_active(self) -> bool:
-        return self.status in self.ACTIVE
+    @classmethod
+    def stale_after(cls) -> timedelta:
+        return timedelta(seconds=settings.DIRECTORY_SYNC_STALE_AFTER)
+
+    @classmethod
+    def expire_stale(cls, jobs: QuerySet) -> int:
+        """A stale run's half-written generation is discarded with it, by the sync engine.
+        Only running runs go stale: a queued one (a retry due later) waits in the broker."""
+        # Imported here: the sync engine imports these models.
+        from dashboard.directory.sync import sync_runs_mark_stale
+
+        return sync_runs_mark_stale(runs=jobs)
 
     @property
     def needs_review(self) -> bool:

@@ -10,16 +10,15 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import timedelta
 from functools import cache
 from typing import Any
 
-from django.conf import settings
 from django.db import connection as db
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
+from dashboard.directory.changes import field_changes
 from dashboard.directory.models import (
     DirectoryEntry,
     DirectoryRelation,
@@ -36,6 +35,7 @@ from dashboard.directory.sources import (
     with_masked_fields,
     without_secrets,
 )
+from dashboard.jobs.runner import job_claim, job_heartbeat
 from dashboard.tenants.activity import activity_record
 from integrations.threecx import errors
 from integrations.threecx.client import ThreeCXClient
@@ -67,13 +67,9 @@ def sync_run_execute(*, run_id, worker: str = "", client_factory=None) -> SyncRu
     A run that is not queued any more (finished, or claimed by another worker) is returned
     untouched, so a redelivered task never runs twice.
     """
-    now = timezone.now()
-    claimed = SyncRun.objects.filter(pk=run_id, status=SyncRun.Status.QUEUED).update(
-        status=SyncRun.Status.RUNNING, started_at=now, heartbeat_at=now, worker=worker[:255]
-    )
-    run = SyncRun.objects.select_related("connection").get(pk=run_id)
-    if not claimed:
-        return run
+    run = job_claim(SyncRun, run_id, worker=worker)
+    if run is None:
+        return SyncRun.objects.select_related("connection").get(pk=run_id)
     # A run held for review describes the server as it was: a newer sync supersedes it.
     sync_reviews_discard(
         connection_id=run.connection_id, reason=f"Superseded by the newer sync {run.pk}."
@@ -127,11 +123,13 @@ def directory_discard_unfinished(*, connection_id, generation: int) -> None:
         ).update(generation_removed=None)
 
 
-def sync_runs_mark_stale() -> int:
-    """Fail running syncs whose worker stopped reporting (killed, lost), and clean up."""
-    cutoff = timezone.now() - timedelta(seconds=settings.DIRECTORY_SYNC_STALE_AFTER)
+def sync_runs_mark_stale(*, runs: QuerySet[SyncRun] | None = None) -> int:
+    """Fail running syncs (of all, or among `runs`) whose worker stopped reporting (killed,
+    lost), and discard what they wrote."""
+    cutoff = timezone.now() - SyncRun.stale_after()
+    runs = SyncRun.objects.all() if runs is None else runs
     stale = list(
-        SyncRun.objects.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff).only(
+        runs.filter(status=SyncRun.Status.RUNNING, heartbeat_at__lt=cutoff).only(
             "pk", "connection_id", "log"
         )
     )
@@ -300,11 +298,10 @@ class _Run:
         self.counts.removed += counts.removed
         if counts.removed:
             self.removed_by_kind[kind] = self.removed_by_kind.get(kind, 0) + counts.removed
-        updated = SyncRun.objects.filter(
-            pk=self.run.pk, status=SyncRun.Status.RUNNING, cancel_requested=False
-        ).update(
+        updated = job_heartbeat(
+            self.run,
+            condition=Q(cancel_requested=False),
             progress=self.progress,
-            heartbeat_at=timezone.now(),
             added=self.counts.added,
             changed=self.counts.changed,
             removed=self.counts.removed,
@@ -683,20 +680,10 @@ _ENTRY_COLUMN_OF = {f.attname: f.column for f in _ENTRY_FIELDS if f.attname != f
 _DATA_COLUMN = DirectoryEntry._meta.get_field("data").column
 
 
-def field_changes(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
-    """{"Field": [before, after]} for every top-level field whose value differs."""
-    return {
-        key: [before.get(key), after.get(key)]
-        for key in sorted(set(before) | set(after))
-        if before.get(key) != after.get(key)
-    }
-
-
 __all__ = [
     "IdSet",
     "SyncCancelled",
     "directory_discard_unfinished",
-    "field_changes",
     "sync_review_apply",
     "sync_reviews_discard",
     "sync_run_execute",

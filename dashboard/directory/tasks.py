@@ -8,7 +8,7 @@ from celery import shared_task
 
 from dashboard.directory.models import SyncRun
 from dashboard.directory.services import sync_retry_schedule, sync_run_request
-from dashboard.directory.sync import sync_run_execute, sync_runs_mark_stale
+from dashboard.directory.sync import sync_run_execute
 from integrations.threecx.models import ThreeCXConnection
 
 logger = logging.getLogger(__name__)
@@ -32,8 +32,3 @@ def directory_sync_scheduled(connection_id: str) -> None:
         logger.info("Skipping scheduled sync of %s: %s", connection_id, connection.last_error)
         return
     sync_run_request(connection=connection, trigger=SyncRun.Trigger.SCHEDULED)
-
-
-@shared_task(name="directory.mark_stale_runs", ignore_result=True)
-def directory_mark_stale_runs() -> int:
-    return sync_runs_mark_stale()

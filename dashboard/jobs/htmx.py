@@ -5,9 +5,9 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
-from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseStopPolling
 
+from dashboard.htmx import vary
 from dashboard.jobs.models import Job
 from dashboard.jobs.runner import job_expire_if_stale
 
@@ -31,5 +31,4 @@ def job_poll_response(
     response = render(request, template, context())
     if job.is_finished and request.htmx and request.method == "GET":
         response.status_code = HttpResponseStopPolling.status_code
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return vary(response)

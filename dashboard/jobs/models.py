@@ -11,6 +11,7 @@ from typing import ClassVar
 
 from django.conf import settings
 from django.db import models
+from django.db.models import QuerySet
 from django.utils import timezone
 
 #: A job still queued after this long is shown with a warning that no worker took it yet.
@@ -27,6 +28,9 @@ class Job(models.Model):
 
     ACTIVE: ClassVar[tuple[str, ...]] = (Status.QUEUED, Status.RUNNING)
     FINISHED: ClassVar[tuple[str, ...]] = (Status.SUCCEEDED, Status.FAILED, Status.CANCELLED)
+    #: Whether beat deletes finished jobs after JOB_RETENTION_DAYS. False for jobs whose rows
+    #: are history users come back to (a sync run and its changes).
+    purge_after_retention: ClassVar[bool] = True
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     organization = models.ForeignKey(
@@ -56,6 +60,15 @@ class Job(models.Model):
         """How long a job may show no sign of life (queued and not picked up, or running
         without a heartbeat) before it is marked failed."""
         return timedelta(seconds=settings.JOB_STALE_AFTER)
+
+    @classmethod
+    def expire_stale(cls, jobs: QuerySet) -> int | None:
+        """Fail the stale ones among `jobs` this model's own way and say how many; None
+        leaves them to the runner's rule (marked failed, with nothing to undo).
+
+        A job whose work writes beyond its own row (a sync's new directory generation)
+        overrides this, so that whichever sweep or poll finds it stale also cleans up."""
+        return None
 
     @property
     def is_active(self) -> bool:

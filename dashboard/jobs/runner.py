@@ -90,14 +90,14 @@ def job_claim(model: type[J], job_id, *, worker: str = "") -> J | None:
     return model.objects.get(pk=job_id) if claimed == 1 else None
 
 
-def job_heartbeat(job: Job) -> bool:
-    """Record that the job's worker is alive; False once the job is not running any more
-    (declared dead, cancelled), when the worker should stop."""
-    return bool(
-        type(job)
-        .objects.filter(pk=job.pk, status=Job.Status.RUNNING)
-        .update(heartbeat_at=timezone.now())
-    )
+def job_heartbeat(job: Job, *, condition: Q | None = None, **fields: Any) -> bool:
+    """Record that the job's worker is alive, saving `fields` (its progress) in the same
+    write; False once the job is not running any more (declared dead, cancelled) or does not
+    meet `condition`, when the worker should stop."""
+    running = type(job).objects.filter(pk=job.pk, status=Job.Status.RUNNING)
+    if condition is not None:
+        running = running.filter(condition)
+    return bool(running.update(heartbeat_at=timezone.now(), **fields))
 
 
 def job_succeed(job: J, **fields: Any) -> J:
@@ -123,7 +123,10 @@ def jobs_expire_stale(model: type[Job]) -> int:
 
 
 def jobs_purge(model: type[Job], *, older_than: timedelta) -> int:
-    """Delete the jobs of `model` that finished more than `older_than` ago."""
+    """Delete the jobs of `model` that finished more than `older_than` ago, unless the model
+    keeps its jobs (`purge_after_retention = False`)."""
+    if not model.purge_after_retention:
+        return 0
     cutoff = timezone.now() - older_than
     _, deleted = model.objects.filter(status__in=model.FINISHED, finished_at__lt=cutoff).delete()
     return deleted.get(model._meta.label, 0)
@@ -159,6 +162,9 @@ def _looks_stale(job: Job, now) -> bool:
 
 def _expire(queryset: QuerySet) -> int:
     model = queryset.model
+    expired = model.expire_stale(queryset)
+    if expired is not None:
+        return expired
     now = timezone.now()
     cutoff = now - model.stale_after()
     finished = {"status": Job.Status.FAILED, "finished_at": now}

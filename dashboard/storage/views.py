@@ -11,10 +11,10 @@ import json
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from dashboard.connections.selectors import connection_get
+from dashboard.htmx import HtmxHttpRequest, fragment_or_page
 from dashboard.jobs.htmx import job_poll_response
 from dashboard.storage import selectors, services
 from dashboard.storage.forms import BrowseForm, ParametersForm
@@ -44,7 +44,9 @@ def storage_browser(
 
 @organization_view(post_reads=True)
 @require_POST
-def storage_browse(request: HttpRequest, access: OrganizationAccess, connection_id) -> HttpResponse:
+def storage_browse(
+    request: HtmxHttpRequest, access: OrganizationAccess, connection_id
+) -> HttpResponse:
     """Queue a question for a file system and a path, and show it being asked.
 
     Browsing only reads, so every member and provider staff may; a POST all the same, as it
@@ -57,7 +59,7 @@ def storage_browse(request: HttpRequest, access: OrganizationAccess, connection_
 @organization_view()
 @require_POST
 def storage_browse_advanced(
-    request: HttpRequest, access: OrganizationAccess, connection_id
+    request: HtmxHttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
     """Queue a question typed as raw Parameters JSON. It needs an admin: its "Json" may hold a
     storage location's credentials, which belong neither in URLs nor in viewers' hands."""
@@ -88,7 +90,7 @@ def storage_browse_status(
 
 
 def _browse_response(
-    request: HttpRequest,
+    request: HtmxHttpRequest,
     access: OrganizationAccess,
     connection: ThreeCXConnection,
     form: BrowseForm | ParametersForm,
@@ -117,27 +119,32 @@ def _browse_response(
         access, connection, browse_form, parameters_form, browse=browse, advanced=advanced
     )
     context["limited"] = limited
-    template = "storage/_browse_response.html" if request.htmx else "storage/storage_browser.html"
-    response = render(request, template, context, status=429 if limited else 200)
-    if request.htmx and browse is not None and not advanced:
-        _keep_in_history(request, response, access, connection, browse)
-    patch_vary_headers(response, ("HX-Request",))
-    return response
+    return fragment_or_page(
+        request,
+        fragment="storage/_browse_response.html",
+        page="storage/storage_browser.html",
+        context=context,
+        fragment_headers=(
+            _history_headers(request, access, connection, browse)
+            if browse is not None and not advanced
+            else None
+        ),
+        status=429 if limited else 200,
+    )
 
 
-def _keep_in_history(
-    request: HttpRequest,
-    response: HttpResponse,
+def _history_headers(
+    request: HtmxHttpRequest,
     access: OrganizationAccess,
     connection: ThreeCXConnection,
     browse: StorageBrowse,
-) -> None:
+) -> dict[str, str]:
     """Put the folder's page URL in the address bar: a new history entry for a folder opened
     from the page, the same entry for the folder a page asks for on load (it is there)."""
     query = selectors.browse_query(filesystem=browse.filesystem, path=browse.path, root=browse.root)
     url = f"{reverse('storage_browser', args=[access.organization.pk, connection.pk])}?{query}"
     header = "HX-Replace-Url" if request.htmx.trigger == OPEN_ON_LOAD else "HX-Push-Url"
-    response[header] = url
+    return {header: url}
 
 
 def _asks_for_folder(params: QueryDict) -> bool:

@@ -62,7 +62,7 @@ def test_an_admin_connects_a_pbx_syncs_it_and_explores_the_directory(
     expect(check).to_contain_text(pbx.simulator.config.fqdn)
 
     page.get_by_role("button", name="Sync now").click()
-    progress = page.locator("#sync-progress")
+    progress = page.locator(".sync-progress")
     expect(progress).to_contain_text("Done:", timeout=SYNC_TIMEOUT_MS)
     bars = progress.locator("progress")
     expect(bars).to_have_count(8)

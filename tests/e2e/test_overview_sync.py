@@ -5,6 +5,7 @@ Celery worker."""
 import pytest
 from playwright.sync_api import expect
 
+from dashboard.directory.models import SyncRun
 from integrations.threecx.models import ThreeCXConnection
 from integrations.threecx.services import connection_save
 from integrations.threecx.simulator import Simulator, SimulatorConfig, SimulatorServer
@@ -50,3 +51,44 @@ def test_sync_now_on_the_overview_card_ends_with_the_directory_counts(
     expect(card.get_by_role("button", name="Sync now")).to_have_count(0)
     card.get_by_role("link", name="Directory").click()
     expect(page.locator("tbody tr")).to_have_count(30)
+
+
+def test_cancel_in_one_of_two_running_syncs_on_the_overview_stays_in_its_card(
+    page, live_server, organization, owner, connection
+):
+    """No worker runs here, so both syncs wait in the queue, each card polling its own."""
+    branch = connection_save(
+        connection=ThreeCXConnection(
+            organization=organization,
+            name="Branch PBX",
+            base_url=connection.base_url,
+            client_id=CLIENT_ID,
+        ),
+        client_secret=CLIENT_SECRET,
+    )
+    head_run, branch_run = (
+        SyncRun.objects.create(organization=organization, connection=each)
+        for each in (connection, branch)
+    )
+    sign_in(page, live_server, owner.email)
+    page.on("dialog", lambda dialog: dialog.accept())  # "Stop this sync?"
+    page.goto(f"{live_server.url}/orgs/{organization.pk}/")
+    head = page.locator(f"#connection-card-{connection.pk}")
+    branch_card = page.locator(f"#connection-card-{branch.pk}")
+    for card in (head, branch_card):
+        expect(card.get_by_role("button", name="Cancel")).to_be_visible()
+    # Where each Cancel's answer goes: into its own card's progress, never the other's.
+    lands_in_own_card = page.evaluate(
+        """() => [...document.querySelectorAll(".connection-card form[hx-target]")].map(
+            (form) => form.closest(".connection-card").contains(
+                document.querySelector(form.getAttribute("hx-target"))))"""
+    )
+    assert lands_in_own_card == [True, True]
+
+    branch_card.get_by_role("button", name="Cancel").click()
+    expect(branch_card).to_contain_text("Cancelled.")
+    expect(head.get_by_role("button", name="Cancel")).to_be_visible()
+    expect(head).not_to_contain_text("Cancelled")
+    head_run.refresh_from_db()
+    branch_run.refresh_from_db()
+    assert (head_run.status, branch_run.status) == (SyncRun.Status.QUEUED, SyncRun.Status.CANCELLED)

@@ -1,3 +1,5 @@
+import re
+
 import pytest
 from django.urls import reverse
 from django_celery_beat.models import PeriodicTask
@@ -82,6 +84,26 @@ class TestList:
         progress = reverse("sync_run_progress", args=[organization.pk, connection.pk, run.pk])
         assert progress in page.text
         assert reverse("connection_sync", args=[organization.pk, connection.pk]) not in page.text
+
+    def test_two_running_syncs_on_the_overview_each_cancel_into_their_own_card(
+        self, client_for, organization, admin, simulator, connection_to
+    ):
+        client = client_for(admin)
+        targets = []
+        for name in ("Head office", "Branch"):
+            connection = connection_to(simulator, name=name)
+            run = SyncRun.objects.create(organization=organization, connection=connection)
+            args = [organization.pk, connection.pk, run.pk]
+            fragment = client.get(reverse("sync_run_progress", args=args), headers=HTMX).text
+            own_id = re.search(r'<div id="([^"]+)" class="sync-progress"', fragment)
+            cancel = re.search(
+                rf'hx-post="{reverse("sync_run_cancel", args=args)}" hx-target="#([^"]+)"',
+                fragment,
+            )
+            assert own_id and cancel, fragment
+            assert cancel[1] == own_id[1]  # Cancel replaces this card's progress, no other
+            targets.append(own_id[1])
+        assert len(set(targets)) == 2
 
 
 class TestCreateAndEdit:
@@ -328,14 +350,21 @@ class TestSyncButtons:
         assert "Sync now" not in page.text  # viewers change nothing
 
 
+@pytest.mark.parametrize("headers", [{}, {"HX-Request": "true"}], ids=["plain", "htmx"])
 def test_urls_that_answer_htmx_and_plain_requests_vary_on_hx_request(
-    client_for, organization, admin, simulator, connection_to
+    client_for, organization, admin, simulator, connection_to, headers
 ):
     connection = connection_to(simulator)
-    response = client_for(admin).post(
-        reverse("connection_sync", args=[organization.pk, connection.pk])
-    )
-    assert "HX-Request" in response["Vary"]
+    client = client_for(admin)
+    args = [organization.pk, connection.pk]
+    check = ConnectionCheck.objects.create(organization=organization, connection=connection)
+    responses = [
+        client.post(reverse("connection_sync", args=args), headers=headers),
+        client.post(reverse("connection_test", args=args), headers=headers),
+        client.get(reverse("connection_check_status", args=[*args, check.pk]), headers=headers),
+    ]
+    for response in responses:
+        assert response["Vary"].count("HX-Request") == 1, response.request["PATH_INFO"]
 
 
 def test_the_add_page_says_add_not_edit(client_for, organization, admin):

@@ -5,6 +5,7 @@ import re
 from html import unescape
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from dashboard.directory.models import DirectoryEntry, DirectoryRelation, EntryKind
@@ -162,3 +163,13 @@ def test_a_contact_without_a_name_is_called_by_its_company(client_for, viewer, s
     page = client_for(viewer).get(detail_url(contact, "contacts")).content.decode()
     assert "<h1><bdi>Aardvark Ltd</bdi></h1>" in page
     assert "<title>Aardvark Ltd · Contacts" in page
+
+
+def test_an_empty_field_shows_as_in_the_listings(client_for, viewer, synced):
+    ada = special_user(synced, "Ada Lovelace")
+    DirectoryEntry.objects.filter(pk=ada.pk).update(data={**ada.data, "EmailAddress": ""})
+    page = client_for(viewer).get(detail_url(ada, "users")).content.decode()
+    value = re.search(
+        r"<code>EmailAddress</code></th>\s*<td>(.*?)</td>", section(page, "fields-heading"), re.S
+    )
+    assert value.group(1).strip() == render_to_string("includes/none.html")

@@ -6,6 +6,7 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from dashboard.directory.listings import LISTINGS
@@ -531,3 +532,16 @@ def test_tab_counts_have_thousands_separators(client_for, viewer, organization, 
     DirectoryState.objects.filter(connection=synced).update(counts={"user": 30, "contact": 123456})
     page = client_for(viewer).get(list_url(organization)).content.decode()
     assert '<span class="muted">123,456</span>' in page
+
+
+def test_an_empty_value_shows_as_the_one_muted_dash_read_as_none(
+    client_for, viewer, organization, synced
+):
+    shown_empty = render_to_string("includes/none.html")
+    assert 'class="visually-hidden">none<' in shown_empty  # what a screen reader says
+    ada = visible(synced).filter(name="Ada Lovelace").order_by("number")[0]
+    DirectoryEntry.objects.filter(pk=ada.pk).update(email="", department="", mobile="")
+    page = client_for(viewer).get(list_url(organization), {"q": ada.number}).content.decode()
+    row = next(row for row in page.split("<tr>") if f'/{ada.external_id}/"' in row)
+    cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+    assert cells.count(shown_empty) == 3  # e-mail, department and mobile alike

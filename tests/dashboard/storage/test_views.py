@@ -366,6 +366,28 @@ class TestAddressBar:
         assert response.status_code == 200
         assert "HX-Push-Url" not in response and "HX-Replace-Url" not in response
 
+    def test_a_browse_without_htmx_gets_no_address_bar_headers(
+        self, client_for, viewer, urls, enqueued
+    ):
+        response = client_for(viewer).post(urls.browse, {"filesystem": "Local", "path": "/mnt"})
+        assert "HX-Push-Url" not in response and "HX-Replace-Url" not in response
+
+
+@pytest.mark.parametrize("headers", [{}, HTMX], ids=["plain", "htmx"])
+def test_every_url_with_a_fragment_and_a_page_varies_on_hx_request(
+    client_for, admin, organization, connection, urls, enqueued, headers
+):
+    """A cache must not hand the fragment to someone opening the page, or the reverse."""
+    client = client_for(admin)
+    responses = [
+        client.post(urls.browse, {"filesystem": "Local", "path": "/mnt"}, headers=headers),
+        client.post(urls.browse, {"filesystem": "Nowhere"}, headers=headers),
+        client.post(urls.advanced, {"parameters": '{"Filesystem": "Logs"}'}, headers=headers),
+        client.get(urls.status(make_browse(organization, connection)), headers=headers),
+    ]
+    for response in responses:
+        assert response["Vary"].count("HX-Request") == 1, response.request["PATH_INFO"]
+
 
 class TestRateLimits:
     def test_a_user_over_the_limit_gets_a_429_saying_to_wait_and_nothing_is_asked(
