@@ -53,8 +53,10 @@ def test_stopping_closes_idle_keep_alive_connections_and_frees_the_port():
     assert answer.startswith(b"HTTP/1.1 200")
     started = time.monotonic()
     server.stop()
-    assert time.monotonic() - started < 2
-    idle.settimeout(2)
+    # Far below the 60 s an idle keep-alive connection would otherwise hold the server, and
+    # loose enough for a loaded machine.
+    assert time.monotonic() - started < 30
+    idle.settimeout(30)
     assert idle.recv(1024) == b""
     idle.close()
     with SimulatorServer(server.simulator, port=port) as again:
