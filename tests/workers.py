@@ -11,6 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
+from django.utils import timezone
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -90,3 +91,16 @@ def worker_kill(process: subprocess.Popen) -> None:
     OOM killer or a lost machine would: no cleanup, no acknowledgement, nothing."""
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=10)
+
+
+def wait_until(condition, *, timeout: float = 60, what: str = "the worker never got there") -> None:
+    """Poll `condition` until it holds; fail the test with `what` after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def sleep_until(moment) -> None:
+    """Sleep until the aware datetime `moment`: for a timeout measured by the clock itself."""
+    time.sleep(max(0.0, (moment - timezone.now()).total_seconds()))

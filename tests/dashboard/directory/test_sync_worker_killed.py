@@ -3,11 +3,9 @@ stays what users see, and the next run (on a new worker) duplicates nothing.
 
 A module of its own: its workers must not share the task queue with another module's."""
 
-import time
 from datetime import timedelta
 
 import pytest
-from django.utils import timezone
 
 from dashboard.directory.models import DirectoryEntry, SyncRun
 from integrations.threecx.simulator import Fault
@@ -23,7 +21,7 @@ from tests.dashboard.directory.syncing import (
     synced_by_worker,
     visible,
 )
-from tests.workers import worker_kill
+from tests.workers import sleep_until, worker_kill
 
 pytestmark = [
     pytest.mark.postgres,
@@ -57,7 +55,7 @@ def test_a_worker_killed_mid_run_is_found_stale_and_the_next_run_duplicates_noth
     sim.faults.clear()
     simulator_worker()
     settings.DIRECTORY_SYNC_STALE_AFTER = 1
-    _sleep_until(doomed.heartbeat_at + timedelta(seconds=1.1))
+    sleep_until(doomed.heartbeat_at + timedelta(seconds=1.1))
     retry = requested(connection)  # finds the dead run stale first
     doomed.refresh_from_db()
     assert doomed.status == SyncRun.Status.FAILED
@@ -74,7 +72,3 @@ def test_a_worker_killed_mid_run_is_found_stale_and_the_next_run_duplicates_noth
     assert visible(connection).filter(email="moved@example.com").count() == 1
     assert visible(connection, "contact").filter(external_id=added_contact["Id"]).count() == 1
     assert visible(connection, "contact").count() == sim.config.contacts + 1
-
-
-def _sleep_until(moment) -> None:
-    time.sleep(max(0.0, (moment - timezone.now()).total_seconds()))

@@ -3,16 +3,14 @@ fragment stops polling with a message saying what happened.
 
 A module of its own: its worker must not share the task queue with another module's."""
 
-import time
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from dashboard.storage.models import StorageBrowse
 from integrations.threecx.simulator import Fault
-from tests.workers import worker_kill
+from tests.workers import sleep_until, wait_until, worker_kill
 
 pytestmark = [
     pytest.mark.postgres,
@@ -21,7 +19,6 @@ pytestmark = [
 ]
 
 HTMX = {"HX-Request": "true"}
-TIMEOUT = 60
 
 
 def test_a_browse_whose_worker_is_killed_fails_as_stale_and_stops_polling(
@@ -36,7 +33,10 @@ def test_a_browse_whose_worker_is_killed_fails_as_stale_and_stops_polling(
         {"filesystem": "Local", "path": ""},
         headers=HTMX,
     )
-    _wait_until(lambda: simulator.simulator.faults.fired(hang) >= 1)
+    wait_until(
+        lambda: simulator.simulator.faults.fired(hang) >= 1,
+        what="the worker never got to the server",
+    )
     browse = StorageBrowse.objects.get()
     assert browse.status == StorageBrowse.Status.RUNNING
 
@@ -47,21 +47,10 @@ def test_a_browse_whose_worker_is_killed_fails_as_stale_and_stops_polling(
     assert "Asking the PBX" in still.text
 
     settings.JOB_STALE_AFTER = 1
-    _sleep_until(browse.heartbeat_at + timedelta(seconds=1.1))
+    sleep_until(browse.heartbeat_at + timedelta(seconds=1.1))
     ended = client.get(status_url, headers=HTMX)
     assert ended.status_code == 286  # polling stops
     assert "The worker stopped." in ended.text
     assert "stopped responding" in ended.text
     browse.refresh_from_db()
     assert browse.status == StorageBrowse.Status.FAILED
-
-
-def _wait_until(condition, timeout: float = TIMEOUT) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "the worker never got to the server"
-        time.sleep(0.05)
-
-
-def _sleep_until(moment) -> None:
-    time.sleep(max(0.0, (moment - timezone.now()).total_seconds()))
