@@ -64,6 +64,7 @@ INSTALLED_APPS = [
     "dashboard.directory",
     "dashboard.connections",
     "dashboard.storage",
+    "dashboard.reports",
     "integrations.threecx",
 ]
 
@@ -158,6 +159,14 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 CELERY_BEAT_SCHEDULE = {
     "jobs-mark-stale": {"task": "jobs.mark_stale", "schedule": 60.0},
     "jobs-purge": {"task": "jobs.purge", "schedule": 6 * 60 * 60.0},
+    # Acknowledgements and suppressions whose expiry passed count as open findings again.
+    "reports-acknowledgements-expire": {
+        "task": "reports.acknowledgements_expire",
+        "schedule": 15 * 60.0,
+    },
+    # Sends the daily and weekly audit digests that are due (each subscription at most once
+    # per period, whenever this runs).
+    "reports-digests-send": {"task": "reports.digests_send", "schedule": 60 * 60.0},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 

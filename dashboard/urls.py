@@ -9,6 +9,7 @@ urlpatterns = [
         "orgs/<uuid:org_id>/connections/<uuid:connection_id>/storage/",
         include("dashboard.storage.urls"),
     ),
+    path("", include("dashboard.reports.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

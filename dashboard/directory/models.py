@@ -27,6 +27,10 @@ class EntryKind(models.TextChoices):
     IVR = "ivr", "IVR"
     TRUNK = "trunk", "Trunk"
     PARKING = "parking", "Parking"
+    INBOUND_RULE = "inbound_rule", "Inbound rule"
+    OUTBOUND_RULE = "outbound_rule", "Outbound rule"
+    DID = "did", "DID number"
+    SIP_DEVICE = "sip_device", "SIP device"
 
 
 class SyncInterval(models.TextChoices):
@@ -57,6 +61,15 @@ class DirectoryState(models.Model):
     counts = models.JSONField(default=dict, blank=True)
     #: The system status object at the last successful run (the licence key masked).
     system_status = models.JSONField(default=dict, blank=True)
+    #: Single objects read with the directory, by entity set or function, at the last
+    #: successful run: {"LicenseStatus": {...}, "AntiHackingSettings": {...},
+    #: "BackupSettings": {...}, "Backups": {"count": 3, "newest": "2026-12-01T02:00:00Z"}}.
+    #: Licence keys masked; a read that failed keeps the last value known.
+    pbx_settings = models.JSONField(default=dict, blank=True)
+    #: What this server's version does not offer, at the last successful run:
+    #: {"inbound_rule": "InboundRules is not available on this version of 3CX.", ...}
+    #: keyed by entry kind or pbx_settings key. Audit rules reading them are skipped.
+    unavailable = models.JSONField(default=dict, blank=True)
     #: A run that would remove more than this share of a kind's visible entries, and more
     #: than `removal_review_count` of them, waits for an admin's review instead of switching.
     removal_review_percent = models.PositiveSmallIntegerField(
@@ -144,6 +157,11 @@ class DirectoryRelation(models.Model):
         QUEUE_AGENT = "queue_agent", "Queue agent"
         RING_GROUP_MEMBER = "ring_group_member", "Ring group member"
         IVR_FORWARD = "ivr_forward", "IVR forwards to"
+        INBOUND_DESTINATION = "inbound_destination", "Inbound rule routes to"
+        FORWARDING = "forwarding", "Forwarding profile routes to"
+        OUTBOUND_ROUTE = "outbound_route", "Outbound rule uses trunk"
+        DID_TRUNK = "did_trunk", "DID number on trunk"
+        DEVICE_OF = "device_of", "SIP device of"
 
     id = models.BigAutoField(primary_key=True)
     connection = models.ForeignKey(
@@ -157,6 +175,9 @@ class DirectoryRelation(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     target_number = models.CharField(max_length=40, blank=True)
     target_external_id = models.BigIntegerField(null=True, blank=True)
+    #: What the target is, in 3CX's words: a DestinationType ("Extension", "External",
+    #: "VoiceMail"...) or an IVR ForwardType; empty when the source does not say.
+    target_type = models.CharField(max_length=32, blank=True)
     label = models.CharField(max_length=255, blank=True, help_text="e.g. the IVR key pressed")
 
     class Meta:
@@ -225,6 +246,8 @@ class SyncRun(Job):
     #: What the server said at this run, applied with its generation (also after a review).
     server_version = models.CharField(max_length=64, blank=True)
     system_status = models.JSONField(default=dict, blank=True)
+    pbx_settings = models.JSONField(default=dict, blank=True)
+    unavailable = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

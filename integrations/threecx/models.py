@@ -45,6 +45,15 @@ class ThreeCXConnection(models.Model):
         default=30,
         validators=[MinValueValidator(1), MaxValueValidator(300)],
     )
+    phone_region = models.CharField(
+        "default country for phone numbers",
+        max_length=2,
+        default="US",
+        help_text=(
+            'Numbers written without a country code ("020 7946 0000") are read as numbers of '
+            "this country when the audit checks them."
+        ),
+    )
     enabled = models.BooleanField(default=True)
     last_error = models.TextField(blank=True)
     #: Set when the last error was permanent (bad credentials, forbidden): scheduled work
