@@ -279,6 +279,11 @@ LOGGING = {
 
 # --- Product settings --------------------------------------------------------------------------
 
+#: Where people open the dashboard: links in mails sent outside a request (digests) start
+#: with it.
+SITE_URL = env_url("DASHBOARD_SITE_URL", "http://127.0.0.1:8000", schemes={"http", "https"}).rstrip(
+    "/"
+)
 INVITATION_VALID_DAYS = env_int("DASHBOARD_INVITATION_VALID_DAYS", 7, minimum=1)
 #: A running sync whose worker has not reported for this long is taken for dead.
 DIRECTORY_SYNC_STALE_AFTER = env_int("DIRECTORY_SYNC_STALE_AFTER", 15 * 60, minimum=10)

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Set up and run the 3CX Dashboard, or its test suite, with nothing but Python 3.11.
 
-    python3 scripts/dev.py run    # web + worker + scheduler + demo organisation
+    python3 scripts/dev.py run    # web + worker + scheduler + demo organisations
     python3 scripts/dev.py test   # linters, migration and deploy checks, the whole test suite
 
 Both create ./.venv and install the pinned dependencies (constraints.txt) when they change.
@@ -56,6 +56,28 @@ def setup() -> None:
     STAMP.write_text(wanted)
 
 
+#: The demo's 3CX simulators, one per demo organisation (demo_setup connects them in this
+#: order, on SIMULATOR_PORT and the ports after it): a simulator issues one token per client,
+#: so organisations do not share one. Each: (organisation, threecx_simulator options).
+#: Versions differ so that the audit's "version behind the fleet" has something to find;
+#: Northwind, on an older update, lacks a function, so that its report shows a rule that
+#: could not run and why.
+DEMO_SIMULATORS = (
+    ("Demo Company", ("--users", "250", "--contacts", "5000", "--seed", "1")),
+    (
+        "Northwind Dental",
+        (
+            *("--users", "40", "--contacts", "600", "--seed", "2", "--version", "20.0.9.1044"),
+            *("--missing", "Backups/Pbx.GetBackupSettings"),
+        ),
+    ),
+    (
+        "Contoso Logistics",
+        ("--users", "120", "--contacts", "2000", "--seed", "3", "--version", "20.0.10.1060"),
+    ),
+)
+
+
 def run() -> int:
     # The built-in 3CX simulator listens on plain http on loopback, which the base-URL guard
     # refuses unless told otherwise.
@@ -66,43 +88,49 @@ def run() -> int:
         SIMULATOR_PORT=os.environ.get("SIMULATOR_PORT", "8765"),
     )
     _run([PYTHON, "manage.py", "migrate", "--noinput"], env=env)
-    # The simulator runs before the demo is set up, so that the demo directory is synced by
-    # the time the login is printed: the first page a newcomer opens has data.
-    simulator = _simulator_start(env)
+    # The simulators run before the demo is set up, so that the demo directories are synced
+    # and audited by the time the logins are printed: the first page a newcomer opens has data.
+    first_port = int(env["SIMULATOR_PORT"])
+    simulators = []
     try:
-        _run([PYTHON, "manage.py", "demo_setup", "--sync"], env=env)
+        for offset, (name, options) in enumerate(DEMO_SIMULATORS):
+            simulators.append(_simulator_start(env, name, first_port + offset, options))
+        urls = [f"--simulator-url=http://127.0.0.1:{port}" for _, port in simulators]
+        _run([PYTHON, "manage.py", "demo_setup", "--sync", *urls], env=env)
         port = env.setdefault("DASHBOARD_PORT", "8000")
-        print(f"  Open http://127.0.0.1:{port}/ and sign in with the login above.\n", flush=True)
+        print(f"  Open http://127.0.0.1:{port}/ and sign in with a login above.\n", flush=True)
         return _call([BIN / "honcho", "-f", "Procfile.dev", "start"], env=env)
     finally:
-        _stop(simulator)
+        for simulator, _ in simulators:
+            _stop(simulator)
 
 
-def _simulator_start(env: dict[str, str]) -> subprocess.Popen:
-    """Start the demo's 3CX simulator and return once it listens (it prints its address)."""
-    command = [
-        *("manage.py", "threecx_simulator", "--host", "127.0.0.1"),
-        *("--port", env["SIMULATOR_PORT"], "--users", "250", "--contacts", "5000", "--seed", "1"),
-    ]
+def _simulator_start(
+    env: dict[str, str], name: str, port: int, options: tuple[str, ...]
+) -> tuple[subprocess.Popen, int]:
+    """Start one of the demo's 3CX simulators and return once it listens (it says so)."""
+    command = [*("manage.py", "threecx_simulator", "--host", "127.0.0.1", "--port", str(port))]
     simulator = subprocess.Popen(
-        [str(PYTHON), *command], env=env, stdout=subprocess.PIPE, text=True, bufsize=1
+        [str(PYTHON), *command, *options], env=env, stdout=subprocess.PIPE, text=True, bufsize=1
     )
+    prefix = f"simulator {port} | "
     for line in simulator.stdout:
-        print(f"simulator | {line}", end="", flush=True)
+        print(f"{prefix}{line}", end="", flush=True)
         if "listening on" in line:
             # Keep reading its output, or the pipe fills and the simulator blocks.
-            threading.Thread(target=_echo, args=(simulator.stdout,), daemon=True).start()
-            return simulator
+            threading.Thread(target=_echo, args=(simulator.stdout, prefix), daemon=True).start()
+            return simulator, port
     simulator.wait()
     raise SystemExit(
-        f"The 3CX simulator did not start (exit code {simulator.returncode}); see above. "
-        f"Is port {env['SIMULATOR_PORT']} in use? Set SIMULATOR_PORT to a free one."
+        f"The 3CX simulator for {name} did not start (exit code {simulator.returncode}); see "
+        f"above. Is port {port} in use? Set SIMULATOR_PORT to the first of "
+        f"{len(DEMO_SIMULATORS)} free ports."
     )
 
 
-def _echo(stream) -> None:
+def _echo(stream, prefix: str) -> None:
     for line in stream:
-        print(f"simulator | {line}", end="", flush=True)
+        print(f"{prefix}{line}", end="", flush=True)
 
 
 def _stop(process: subprocess.Popen) -> None:

@@ -12,9 +12,11 @@ import pytest
 from django.db import connection as db_connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from dashboard.connections.models import ConnectionCheck
 from dashboard.directory.models import DirectoryEntry, DirectoryState, EntryKind, SyncRun
+from dashboard.reports.models import AuditRun, Finding
 from dashboard.storage.models import StorageBrowse
 from dashboard.tenants.models import Membership, Organization, Role
 from integrations.threecx.models import ThreeCXConnection
@@ -27,6 +29,9 @@ WRITE_METHODS = ("post",)
 #: URLs whose POST only asks a question (of a PBX, within rate limits): any member and provider
 #: staff may make it. It is a POST so that no GET (a link, a prefetch) ever asks.
 READ_POSTS = frozenset({"storage_browse"})
+#: Views whose POST changes only the signed-in member's own choices (their audit digest):
+#: viewers may, and it changes nothing of the organisation's.
+SELF_POSTS = frozenset({"reports:digest_settings"})
 
 
 @dataclass
@@ -34,7 +39,7 @@ class World:
     """Two organisations, each with owner, admin and viewer, created on demand."""
 
     organizations: dict[str, Organization] = field(default_factory=dict)
-    objects: dict[tuple[str, str], object] = field(default_factory=dict)
+    objects: dict[tuple[str, str, str], object] = field(default_factory=dict)
 
     def organization(self, key: str) -> Organization:
         if key not in self.organizations:
@@ -47,10 +52,13 @@ class World:
     def member(self, key: str, role: Role):
         return Membership.objects.get(organization=self.organization(key), role=role).user
 
-    def object_for(self, parameter: str, key: str) -> object:
-        if (parameter, key) not in self.objects:
-            self.objects[parameter, key] = OBJECT_FOR_PARAMETER[parameter](self, key)
-        return self.objects[parameter, key]
+    def object_for(self, parameter: str, key: str, route: str = "") -> object:
+        make = OBJECT_FOR_ROUTE_PARAMETER.get((route, parameter))
+        if make is None:
+            route, make = "", OBJECT_FOR_PARAMETER[parameter]
+        if (route, parameter, key) not in self.objects:
+            self.objects[route, parameter, key] = make(self, key)
+        return self.objects[route, parameter, key]
 
 
 OBJECT_FOR_PARAMETER: dict[str, Callable[[World, str], object]] = {
@@ -80,6 +88,19 @@ OBJECT_FOR_PARAMETER: dict[str, Callable[[World, str], object]] = {
             organization=world.organization(key),
             connection=connection_in(world.organization(key)),
             filesystem="Local",
+        ).pk
+    ),
+    "finding_id": lambda world, key: finding_in(world.organization(key)).pk,
+    "rule_id": lambda world, key: "routing.nowhere",
+}
+
+#: Where a parameter names a different kind of object in one URL than in the others.
+OBJECT_FOR_ROUTE_PARAMETER: dict[tuple[str, str], Callable[[World, str], object]] = {
+    ("reports:audit_run", "run_id"): lambda world, key: (
+        AuditRun.objects.create(
+            organization=world.organization(key),
+            connection=connection_in(world.organization(key)),
+            status=AuditRun.Status.SUCCEEDED,
         ).pk
     ),
 }
@@ -121,6 +142,23 @@ def user_entry_in(organization: Organization) -> DirectoryEntry:
     )
 
 
+def finding_in(organization: Organization) -> Finding:
+    """An open finding about the organisation's connection's settings."""
+    now = timezone.now()
+    return Finding.objects.create(
+        organization=organization,
+        connection=connection_in(organization),
+        rule="security.audit_log_off",
+        severity="medium",
+        subject_kind="setting",
+        subject_key="setting:IsAuditLogEnabled",
+        subject_label="Audit log",
+        summary="The audit log is off",
+        first_seen=now,
+        last_seen=now,
+    )
+
+
 @dataclass(frozen=True)
 class Route:
     name: str
@@ -133,13 +171,15 @@ class Route:
     def url(self, world: World, key: str, object_key: str | None = None) -> str:
         kwargs = {}
         for parameter in self.parameters:
-            if parameter not in OBJECT_FOR_PARAMETER:
+            if parameter not in OBJECT_FOR_PARAMETER and (
+                (self.name, parameter) not in OBJECT_FOR_ROUTE_PARAMETER
+            ):
                 pytest.fail(
                     f"URL {self.name!r} takes {parameter!r}: teach OBJECT_FOR_PARAMETER in "
                     "tests/test_tenant_isolation.py to make one."
                 )
             owner_key = key if parameter == "org_id" else (object_key or key)
-            kwargs[parameter] = world.object_for(parameter, owner_key)
+            kwargs[parameter] = world.object_for(parameter, owner_key, self.name)
         return reverse(self.name, kwargs=kwargs)
 
 
@@ -147,16 +187,17 @@ def product_routes() -> list[Route]:
     return sorted(set(_walk(get_resolver().url_patterns)), key=lambda r: r.name)
 
 
-def _walk(patterns, parameters: tuple[str, ...] = ()) -> Iterator[Route]:
+def _walk(patterns, parameters: tuple[str, ...] = (), namespace: str = "") -> Iterator[Route]:
     for entry in patterns:
         found = parameters + tuple(getattr(entry.pattern, "converters", {}) or ())
         if isinstance(entry, URLResolver):
-            yield from _walk(entry.url_patterns, found)
+            inner = f"{namespace}{entry.namespace}:" if entry.namespace else namespace
+            yield from _walk(entry.url_patterns, found, inner)
         elif isinstance(entry, URLPattern) and entry.callback.__module__.startswith(
             PRODUCT_MODULES
         ):
             assert entry.name, f"{entry.pattern} needs a name"
-            yield Route(entry.name, found)
+            yield Route(f"{namespace}{entry.name}", found)
 
 
 ROUTES = product_routes()
@@ -217,7 +258,12 @@ def test_viewers_can_change_nothing(client, route):
     client.force_login(world.member("a", Role.VIEWER))
     for method in WRITE_METHODS:
         response = getattr(client, method)(url, {"role": "owner", "name": "Hijacked"})
-        allowed = (200,) if route.name in READ_POSTS else (403, 405)
+        if route.name in READ_POSTS:
+            allowed = (200,)
+        elif route.name in SELF_POSTS:
+            allowed = (200, 302, 405)  # PUT, PATCH, DELETE are refused all the same
+        else:
+            allowed = (403, 405)
         assert response.status_code in allowed, f"{method.upper()} {url}"
     assert Organization.objects.filter(name="Hijacked").count() == 0
     assert Membership.objects.filter(role=Role.OWNER).count() == 1

@@ -1,5 +1,9 @@
+from functools import cache
+
+import phonenumbers
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from phonenumbers import geocoder
 
 from dashboard.directory.models import SyncInterval
 from dashboard.tenants.forms import LabelledForm
@@ -7,6 +11,32 @@ from integrations.threecx.certificates import MAX_LENGTH, ca_certificates_from_u
 from integrations.threecx.errors import InvalidInput, UnsafeAddress
 from integrations.threecx.models import ThreeCXConnection
 from integrations.threecx.services import connection_base_url_clean, connection_secret_check
+
+#: Regions phonenumbers reads numbers of whose names its geocoder does not give.
+_REGION_NAMES = {
+    "AC": "Ascension Island",
+    "BL": "Saint Barthélemy",
+    "EH": "Western Sahara",
+    "MF": "Saint Martin",
+    "TA": "Tristan da Cunha",
+    "XK": "Kosovo",
+}
+DEFAULT_PHONE_REGION = "US"
+
+
+@cache
+def phone_region_choices() -> tuple[tuple[str, str], ...]:
+    """Every region phonenumbers can read numbers of, as ("GB", "United Kingdom (GB)"), by
+    name."""
+    names = {}
+    for region in phonenumbers.SUPPORTED_REGIONS:
+        example = phonenumbers.example_number(region)
+        name = geocoder.country_name_for_number(example, "en") if example else ""
+        names[region] = name or _REGION_NAMES.get(region, region)
+    return tuple(
+        (region, f"{name} ({region})")
+        for region, name in sorted(names.items(), key=lambda pair: pair[1].casefold())
+    )
 
 
 class ConnectionForm(LabelledForm, forms.ModelForm):
@@ -35,6 +65,19 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
         required=False,
         help_text="Empty: as it is (50).",
     )
+    phone_region = forms.ChoiceField(
+        label="Default country for phone numbers",
+        choices=phone_region_choices,
+        required=False,
+        help_text=(
+            'Numbers written without a country code ("020 7946 0000") are read as numbers of '
+            "this country when the audit checks them."
+        ),
+        error_messages={
+            "invalid_choice": "“%(value)s” is not a country phone numbers can be read for: "
+            "pick one from the list."
+        },
+    )
     tls_ca_certificates_file = forms.FileField(
         label="Or upload the CA certificate",
         required=False,
@@ -50,6 +93,7 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
             "verify_tls",
             "tls_ca_certificates",
             "timeout_seconds",
+            "phone_region",
             "enabled",
         ]
         widgets = {
@@ -87,6 +131,7 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
                 "sync_interval",
                 "removal_review_percent",
                 "removal_review_count",
+                "phone_region",
                 "verify_tls",
                 "tls_ca_certificates",
                 "tls_ca_certificates_file",
@@ -109,6 +154,12 @@ class ConnectionForm(LabelledForm, forms.ModelForm):
             return connection_base_url_clean(self.cleaned_data["base_url"])
         except UnsafeAddress as exc:
             raise forms.ValidationError(str(exc)) from None
+
+    def clean_phone_region(self) -> str:
+        """Not given (an older form, a script): the connection keeps its own."""
+        return (
+            self.cleaned_data["phone_region"] or self.instance.phone_region or DEFAULT_PHONE_REGION
+        )
 
     def clean_client_id(self) -> str:
         return self.cleaned_data["client_id"].strip()

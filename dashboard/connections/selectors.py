@@ -40,7 +40,7 @@ def connection_list(*, organization: Organization) -> QuerySet[ThreeCXConnection
     latest = SyncRun.objects.filter(connection=OuterRef("pk")).order_by("-created_at")
     return (
         ThreeCXConnection.objects.filter(organization=organization)
-        .select_related("directory_state")
+        .select_related("directory_state", "audit_state")
         .annotate(
             latest_run_status=Subquery(latest.values("status")[:1]),
             latest_run_error=Subquery(latest.values("error")[:1]),

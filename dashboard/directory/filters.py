@@ -312,6 +312,57 @@ class ParkingFilter(EntryFilter):
     search_hint = "Number or name"
 
 
+class InboundRuleFilter(EntryFilter):
+    call_type = _choice_filter("Calls", "Any calls", field_name="entry_type")
+
+    sorts: ClassVar = {"name": ("name",), "number": ("number",), "type": ("entry_type",)}
+    search_hint = "Name or DID number"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["call_type"].extra["choices"] = self.values_of(
+            EntryKind.INBOUND_RULE, "entry_type"
+        )
+
+
+class OutboundRuleFilter(EntryFilter):
+    emergency = YesNoFilter(label="Emergency rule", method="is_emergency")
+
+    sorts: ClassVar = {"name": ("name",), "number": ("number",), "type": ("entry_type",)}
+    search_hint = "Name or prefix"
+
+    def is_emergency(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
+        # The sync writes "Emergency" or "Standard" (sources._outbound_rule).
+        if value not in ("yes", "no"):
+            return queryset
+        emergency = {"entry_type": "Emergency"}
+        return queryset.filter(**emergency) if value == "yes" else queryset.exclude(**emergency)
+
+
+class DidFilter(EntryFilter):
+    sorts: ClassVar = {"number": ("number",), "template": ("entry_type",)}
+    default_sort = "number"
+    search_hint = "Number"
+
+
+class SipDeviceFilter(EntryFilter):
+    vendor = _choice_filter("Vendor", "Any vendor", field_name="entry_type")
+    registered = YesNoFilter(label="Registered", field_name="is_registered")
+
+    sorts: ClassVar = {
+        "number": ("number",),
+        "name": ("name",),
+        "vendor": ("entry_type",),
+        "registered": ("is_registered",),
+    }
+    default_sort = "number"
+    search_hint = "Extension, vendor or model"
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.filters["vendor"].extra["choices"] = self.values_of(EntryKind.SIP_DEVICE, "entry_type")
+
+
 def with_email(queryset: QuerySet, value: str) -> QuerySet:
     if value == "yes":
         return queryset.exclude(email="")

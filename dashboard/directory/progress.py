@@ -14,9 +14,15 @@ from dashboard.directory.models import SyncRun
 MAX_PLAUSIBLE_TOTAL = 10_000_000
 
 
-def progress_entry(*, fetched: int, total: int | None, done: bool) -> dict[str, Any]:
-    """What the run row keeps for one kind: {"fetched": 120, "total": 250, "done": False}."""
-    return {"fetched": fetched, "total": plausible_total(total, fetched=fetched), "done": done}
+def progress_entry(
+    *, fetched: int, total: int | None, done: bool, unavailable: bool = False
+) -> dict[str, Any]:
+    """What the run row keeps for one kind: {"fetched": 120, "total": 250, "done": False},
+    plus "unavailable": True for a kind this server's version does not offer."""
+    entry = {"fetched": fetched, "total": plausible_total(total, fetched=fetched), "done": done}
+    if unavailable:
+        entry["unavailable"] = True
+    return entry
 
 
 def plausible_total(total: Any, *, fetched: int) -> int | None:
@@ -38,6 +44,8 @@ class ProgressRow:
     #: 0-100; None while entries arrive without a known total (the bar is indeterminate).
     percent: int | None
     done: bool
+    #: This server's version does not offer the kind: nothing was read, entries kept.
+    unavailable: bool = False
 
 
 def sync_run_progress_rows(run: SyncRun) -> tuple[list[ProgressRow], int | None]:
@@ -59,7 +67,8 @@ def sync_run_progress_rows(run: SyncRun) -> tuple[list[ProgressRow], int | None]
             percent = min(99, fetched * 100 // total)
         else:
             percent = None if fetched else 0
-        rows.append(ProgressRow(kind, fetched, total, percent, done))
+        unavailable = entry.get("unavailable") is True
+        rows.append(ProgressRow(kind, fetched, total, percent, done, unavailable))
     if not rows:
         return rows, 0
     if any(row.percent is None for row in rows):

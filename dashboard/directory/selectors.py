@@ -60,6 +60,21 @@ NUMBER_RELATIONS = (
     DirectoryRelation.Kind.RING_GROUP_MEMBER,
     DirectoryRelation.Kind.IVR_FORWARD,
 )
+#: Relations that send calls to a number: what "everything that routes here" lists on an
+#: entry's page. Inbound rules and forwarding profiles may also name external numbers, which
+#: are never an entry's.
+ROUTING_RELATIONS = (
+    *NUMBER_RELATIONS,
+    DirectoryRelation.Kind.INBOUND_DESTINATION,
+    DirectoryRelation.Kind.FORWARDING,
+)
+#: Relations whose label says something of the route itself (a key, a time of day, a
+#: forwarding condition) rather than naming the entry.
+_LABELLED_ROUTES = (
+    DirectoryRelation.Kind.IVR_FORWARD,
+    DirectoryRelation.Kind.INBOUND_DESTINATION,
+    DirectoryRelation.Kind.FORWARDING,
+)
 
 
 class SearchText(Func):
@@ -445,13 +460,21 @@ def _count(queryset: QuerySet) -> Coalesce:
 
 
 def _missing_targets(relations: QuerySet[DirectoryRelation]) -> QuerySet[DirectoryRelation]:
-    """Relations pointing at a number that no visible entry of the connection has."""
+    """Relations pointing at an internal number that no visible entry of the connection has
+    (external numbers, voicemail of a number and the like name nothing the directory holds)."""
     targets = (
         DirectoryEntry.objects.visible()
         .filter(connection=OuterRef("connection"), number=OuterRef("target_number"))
         .exclude(kind=EntryKind.CONTACT)
     )
-    return relations.filter(kind__in=NUMBER_RELATIONS).filter(~Exists(targets))
+    return relations.filter(
+        kind__in=NUMBER_RELATIONS, target_type__in=INTERNAL_TARGET_TYPES
+    ).filter(~Exists(targets))
+
+
+#: Target types that name an extension, queue, ring group or IVR of the same PBX; "" for
+#: references synced before the type was kept.
+INTERNAL_TARGET_TYPES = ("", "Extension", "VoiceMail", "Queue", "RingGroup", "IVR")
 
 
 def _visible_relations() -> QuerySet[DirectoryRelation]:
@@ -467,7 +490,9 @@ def _incoming(entry: DirectoryEntry, visible: QuerySet[DirectoryEntry]) -> list[
     relations = _visible_relations().filter(connection_id=entry.connection_id)
     condition = Q(pk__in=[])
     if entry.number:
-        condition |= Q(kind__in=NUMBER_RELATIONS, target_number=entry.number)
+        condition |= Q(kind__in=ROUTING_RELATIONS, target_number=entry.number) & ~Q(
+            target_type="External"
+        )
     if entry.kind == EntryKind.GROUP:
         condition |= Q(
             kind=DirectoryRelation.Kind.DEPARTMENT_MEMBER, target_external_id=entry.external_id
@@ -477,8 +502,9 @@ def _incoming(entry: DirectoryEntry, visible: QuerySet[DirectoryEntry]) -> list[
         Link(
             relation=relation.kind,
             kind_label=_incoming_label(relation.kind),
-            # Only an IVR's label says something here (the key); the others name this entry.
-            label=relation.label if relation.kind == DirectoryRelation.Kind.IVR_FORWARD else "",
+            # Only a route's label says something here (an IVR key, office hours, a
+            # forwarding condition); the others name this entry.
+            label=relation.label if relation.kind in _LABELLED_ROUTES else "",
             number=relation.source.number,
             entry=relation.source,
         )
@@ -492,6 +518,8 @@ def _incoming_label(kind: str) -> str:
         DirectoryRelation.Kind.QUEUE_AGENT: "Agent of queue",
         DirectoryRelation.Kind.RING_GROUP_MEMBER: "Member of ring group",
         DirectoryRelation.Kind.IVR_FORWARD: "Target of IVR",
+        DirectoryRelation.Kind.INBOUND_DESTINATION: "Destination of inbound rule",
+        DirectoryRelation.Kind.FORWARDING: "Forwarded here by",
     }.get(kind, kind)
 
 

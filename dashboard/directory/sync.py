@@ -6,8 +6,10 @@ change records, report progress), unchanged entries are not written at all, and 
 seen so far are kept in memory (a bitmap), so memory does not grow with the directory.
 """
 
+import itertools
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from functools import cache
@@ -27,11 +29,17 @@ from dashboard.directory.models import (
     SyncRun,
 )
 from dashboard.directory.progress import progress_entry
+from dashboard.directory.signals import directory_switched
 from dashboard.directory.sources import (
+    BACKUPS,
+    SETTINGS,
     SOURCES,
+    Setting,
     Source,
+    backups_summary,
     canonical_json,
     canonical_json_hash,
+    setting_clean,
     with_masked_fields,
     without_secrets,
 )
@@ -55,6 +63,25 @@ _CONNECTION_ERRORS = (
     errors.ConnectionFailed,
     errors.UnsafeAddress,
 )
+#: How an OData server says a path names nothing it has, when it does not answer 404.
+_UNKNOWN_SEGMENT = re.compile(
+    r"not found for the segment|No HTTP resource was found", re.IGNORECASE
+)
+
+
+def not_on_this_version(exc: errors.ThreeCXError) -> bool:
+    """Whether `exc` says the server has no such entity set or function (an older 3CX):
+    HTTP 404, or OData's "Resource not found for the segment 'X'" error."""
+    if isinstance(exc, errors.NotFound) and exc.status == 404:
+        return True
+    return isinstance(exc, errors.InvalidParameters) and bool(_UNKNOWN_SEGMENT.search(exc.message))
+
+
+def unavailable_message(path: str) -> str:
+    """ "InboundRules is not available...", "GetBackupSettings is not..." for
+    "Backups/Pbx.GetBackupSettings()"."""
+    name = path.rsplit("/", 1)[-1].split("(", 1)[0].removeprefix("Pbx.")
+    return f"{name} is not available on this version of 3CX."
 
 
 class SyncCancelled(Exception):
@@ -208,6 +235,18 @@ def _directory_switch(run: SyncRun) -> None:
     state = {"generation": run.generation, "last_success_at": now, "last_run": run}
     if run.system_status:  # when the status could not be read, the last one known stays
         state["system_status"] = run.system_status
+    known_settings, known_unavailable = (
+        DirectoryState.objects.filter(connection=connection)
+        .values_list("pbx_settings", "unavailable")
+        .get()
+    )
+    # A setting that could not be read keeps its last value, and what was said of it then.
+    failed = {warning.get("step") for warning in run.warnings or []}
+    state["pbx_settings"] = {**(known_settings or {}), **(run.pbx_settings or {})}
+    state["unavailable"] = {
+        **{key: text for key, text in (known_unavailable or {}).items() if key in failed},
+        **(run.unavailable or {}),
+    }
     DirectoryState.objects.filter(connection=connection).update(counts=counts, **state)
     SyncRun.objects.filter(pk=run.pk).update(
         status=SyncRun.Status.SUCCEEDED,
@@ -223,6 +262,12 @@ def _directory_switch(run: SyncRun) -> None:
         last_error_at=None,
         last_error_permanent=False,
         **checked,
+    )
+    generation = run.generation
+    transaction.on_commit(
+        lambda: directory_switched.send(
+            sender=SyncRun, connection=connection, generation=generation
+        )
     )
 
 
@@ -275,6 +320,8 @@ class _Run:
         self.removed_by_kind: dict[str, int] = {}
         self.log: list[str] = []
         self.warnings: list[dict[str, str]] = []
+        #: {kind or settings key: why}: what this server's version does not offer.
+        self.unavailable: dict[str, str] = {}
         self.yielded_at = time.monotonic()
 
     def execute(self) -> None:
@@ -287,8 +334,53 @@ class _Run:
         status = self._optional("SystemStatus", self.client.system_status, fatal=())
         if status is not None:
             status = with_masked_fields("SystemStatus", without_secrets("SystemStatus", status))
+        settings = self._settings()
         held = self._removals_to_review()
-        self._finish(version=version or "", system_status=status or {}, held=held)
+        self._finish(
+            version=version or "", system_status=status or {}, pbx_settings=settings, held=held
+        )
+
+    def source_unavailable(self, source: Source) -> None:
+        """The server has no `source.entity_set`: its entries stay as they were."""
+        message = unavailable_message(source.entity_set)
+        self.unavailable[source.kind] = message
+        self._log(f"{message} Its entries were kept as they were.")
+        self.progress[source.kind] = progress_entry(
+            fetched=0, total=None, done=True, unavailable=True
+        )
+        job_heartbeat(self.run, progress=self.progress, log=self.log[-LOG_LIMIT:])
+
+    def _settings(self) -> dict[str, Any]:
+        """The single objects read with the directory, each on its own: one failing leaves a
+        warning (its last value is kept), one this version lacks is marked unavailable."""
+        found: dict[str, Any] = {}
+        for setting in SETTINGS:
+            item = self._setting(setting, lambda s=setting: self.client.single(s.path))
+            if item is not None:
+                found[setting.key] = setting_clean(setting, item)
+        backups = self._setting(
+            BACKUPS,
+            lambda: backups_summary(
+                self.client.collection(
+                    BACKUPS.path, select=("FileName", "CreationTime"), orderby="FileName"
+                )
+            ),
+        )
+        if backups is not None:
+            found[BACKUPS.key] = backups
+        return found
+
+    def _setting(self, setting: Setting, read):
+        try:
+            return read()
+        except errors.ThreeCXError as exc:
+            if not not_on_this_version(exc):
+                self._warn(setting.key, exc)
+                return None
+            message = unavailable_message(setting.path)
+            self.unavailable[setting.key] = message
+            self._log(message)
+            return None
 
     def report(self, *, kind: str, fetched: int, total: int | None, done: bool, counts: _Counts):
         """Save progress; also the heartbeat, and the moment a cancel request is noticed."""
@@ -343,10 +435,13 @@ class _Run:
         except errors.ThreeCXError as exc:
             if isinstance(exc, fatal):
                 raise
-            message = f"{exc.title}: {exc.message}"
-            self.warnings.append({"step": step, "error": message})
-            self._log(f"Could not read {step}: {message}")
+            self._warn(step, exc)
             return None
+
+    def _warn(self, step: str, exc: errors.ThreeCXError) -> None:
+        message = f"{exc.title}: {exc.message}"
+        self.warnings.append({"step": step, "error": message})
+        self._log(f"Could not read {step}: {message}")
 
     def _removals_to_review(self) -> dict[str, int]:
         """{kind: entries it would remove} for the kinds over the connection's threshold;
@@ -362,7 +457,14 @@ class _Run:
         }
 
     @transaction.atomic
-    def _finish(self, *, version: str, system_status: dict[str, Any], held: dict[str, int]) -> None:
+    def _finish(
+        self,
+        *,
+        version: str,
+        system_status: dict[str, Any],
+        pbx_settings: dict[str, Any],
+        held: dict[str, int],
+    ) -> None:
         run = SyncRun.objects.select_for_update().select_related("connection").get(pk=self.run.pk)
         if run.status != SyncRun.Status.RUNNING or run.cancel_requested:
             raise SyncCancelled
@@ -385,8 +487,10 @@ class _Run:
         run.warnings = self.warnings
         run.server_version = version
         run.system_status = system_status
+        run.pbx_settings = pbx_settings
+        run.unavailable = self.unavailable
         fields = ["progress", "added", "changed", "removed", "log", "warnings"]
-        fields += ["server_version", "system_status"]
+        fields += ["server_version", "system_status", "pbx_settings", "unavailable"]
         if held:
             run.status, run.finished_at = SyncRun.Status.NEEDS_REVIEW, timezone.now()
             run.save(update_fields=[*fields, "status", "finished_at"])
@@ -453,8 +557,21 @@ class _SourceSync:
         }
 
     def execute(self) -> None:
-        collection = self.sync.client.collection(self.source.entity_set, expand=self.source.expand)
-        for page in collection.pages():
+        collection = self.sync.client.collection(
+            self.source.entity_set,
+            expand=self.source.expand,
+            orderby=self.source.orderby,
+            select=self.source.select,
+        )
+        pages = collection.pages()
+        try:
+            first = next(pages, None)
+        except errors.ThreeCXError as exc:
+            if not (self.source.optional and not_on_this_version(exc)):
+                raise
+            self.sync.source_unavailable(self.source)
+            return
+        for page in itertools.chain([first] if first is not None else [], pages):
             if collection.has_more:
                 # Download the next page while this one is written; a cancel noticed here
                 # means the next page is never asked for.
@@ -494,9 +611,9 @@ class _SourceSync:
     def _write_page(self, page: list[dict[str, Any]]) -> _Counts:
         incoming: dict[int, tuple[dict[str, Any], str, str]] = {}
         for item in page:
-            external_id = item.get("Id")
-            if not isinstance(external_id, int) or isinstance(external_id, bool):
-                self.sync._log(f"Skipped a {self.source.entity_set} item without a numeric Id.")
+            external_id = self.source.external_id(item)
+            if external_id is None:
+                self.sync._log(f"Skipped a {self.source.entity_set} item without its key.")
                 continue
             if not self.seen.add(external_id):
                 continue  # paging overlap: the server's data shifted between pages
@@ -542,6 +659,7 @@ class _SourceSync:
                     kind=reference.kind,
                     target_number=reference.target_number,
                     target_external_id=reference.target_external_id,
+                    target_type=reference.target_type[:32],
                     label=reference.label[:255],
                 )
                 for pk, entry_references in zip(pks, references, strict=True)

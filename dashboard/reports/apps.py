@@ -5,3 +5,9 @@ class ReportsConfig(AppConfig):
     name = "dashboard.reports"
     label = "reports"
     verbose_name = "Audit reports"
+
+    def ready(self) -> None:
+        from dashboard.directory.signals import directory_switched
+        from dashboard.reports.receivers import audit_after_directory_switch
+
+        directory_switched.connect(audit_after_directory_switch, dispatch_uid="reports_audit")

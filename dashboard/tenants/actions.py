@@ -21,4 +21,9 @@ ACTION_LABELS: dict[str, str] = {
     "directory.sync_held_for_review": "Held a directory sync for review of its removals",
     "directory.sync_review_applied": "Applied a directory sync held for review",
     "directory.sync_review_discarded": "Discarded a directory sync held for review",
+    "reports.audit_requested": "Re-ran an audit",
+    "reports.finding_acknowledged": "Acknowledged an audit finding",
+    "reports.finding_suppressed": "Suppressed an audit finding",
+    "reports.finding_reopened": "Reopened an audit finding",
+    "reports.digest_changed": "Changed their audit digest",
 }

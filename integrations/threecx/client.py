@@ -181,6 +181,15 @@ class ThreeCXClient:
             raise errors.BadResponse("Expected an object from SystemStatus.", permanent=True)
         return data
 
+    def single(self, path: str) -> dict[str, Any]:
+        """One object: a singleton (`LicenseStatus`) or a function's answer
+        (`Backups/Pbx.GetBackupSettings()`)."""
+        data = self.get(path)
+        if not isinstance(data, dict):
+            name = path.split("(", 1)[0]
+            raise errors.BadResponse(f"Expected an object from {name}.", permanent=True)
+        return data
+
     def get_directory_info(self, parameters: str | dict[str, Any]) -> dict[str, Any]:
         """Get Directory Info: list the folders of a storage location.
 

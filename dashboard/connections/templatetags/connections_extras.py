@@ -17,6 +17,10 @@ _KIND_LABELS = {
     EntryKind.IVR: "IVRs",
     EntryKind.TRUNK: "Trunks",
     EntryKind.PARKING: "Parkings",
+    EntryKind.INBOUND_RULE: "Inbound rules",
+    EntryKind.OUTBOUND_RULE: "Outbound rules",
+    EntryKind.DID: "DIDs",
+    EntryKind.SIP_DEVICE: "SIP devices",
 }
 
 

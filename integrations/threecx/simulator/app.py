@@ -32,7 +32,8 @@ from .directories import DirectoryError, filesystems, list_directory
 from .faults import Decision, Fault, FaultSet
 from .model import type_info
 from .query import QueryError, QueryOptions, parse_options, select_items, shape
-from .store import ENTITY_TYPES, MUTABLE_SETS, Directory
+from .settings import check_values
+from .store import ENTITY_TYPES, KEY_FIELDS, MUTABLE_SETS, Directory
 from .tokens import TokenIssuer
 
 logger = logging.getLogger(__name__)
@@ -48,6 +49,14 @@ _UNAUTHORIZED = {
     "error_description": "The request requires valid user authentication.",
 }
 _ENTITY_PATH = re.compile(r"/(?P<set>[A-Za-z]+)(?:\((?P<key>.*?)\))?(?:/(?P<nav>[A-Za-z]+))?")
+#: Singletons and functions served besides the entity sets (path -> Pbx type of the answer).
+SINGLETONS = {
+    "/SystemStatus": "Pbx.SystemStatus",
+    "/Defs": "Pbx.Defs",
+    "/LicenseStatus": "Pbx.LicenseStatus",
+    "/AntiHackingSettings": "Pbx.AntiHackingSettings",
+    "/Backups/Pbx.GetBackupSettings()": "Pbx.BackupSettings",
+}
 
 
 @dataclass
@@ -116,15 +125,28 @@ class Simulator:
         """Add an item (Id and Number are assigned when missing); returns it as stored."""
         return self.directory.add(set_name, item)
 
-    def update(self, set_name: str, key: int, changes: dict[str, Any]) -> dict[str, Any]:
+    def update(self, set_name: str, key: Any, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change an item's fields (key: its Id; DidNumbers' Number, Backups' FileName)."""
         return self.directory.update(set_name, key, changes)
 
-    def delete(self, set_name: str, key: int) -> None:
+    def delete(self, set_name: str, key: Any) -> None:
         self.directory.delete(set_name, key)
 
-    def get(self, set_name: str, key: int) -> dict[str, Any]:
+    def get(self, set_name: str, key: Any) -> dict[str, Any]:
         """The item with every property, secrets and navigation properties included."""
         return self.directory.get(set_name, key)
+
+    def state(self) -> dict[str, Any]:
+        """SystemStatus, LicenseStatus, AntiHackingSettings, BackupSettings and the Backups
+        list, as the API answers them now."""
+        return self.directory.state()
+
+    def state_patch(self, **changes: Any) -> dict[str, Any]:
+        """Change the settings the audit reads, e.g.
+        `state_patch(LicenseStatus={"LicenseActive": False}, Backups=[])`: each singleton
+        takes an object of its spec fields (merged into the current value), Backups a whole
+        new list. Returns `state()`; ValueError (nothing changed) when something does not fit."""
+        return self.directory.state_patch(changes)
 
     def reconfigure(self, **changes: Any) -> SimulatorConfig:
         """Change how the running simulator answers, e.g. `reconfigure(version="20.0.10")`
@@ -143,7 +165,9 @@ class Simulator:
 
     def runtime_settings(self) -> dict[str, Any]:
         """The current values of the fields `reconfigure` changes."""
-        return {name: getattr(self.config, name) for name in RUNTIME_FIELDS}
+        settings = {name: getattr(self.config, name) for name in RUNTIME_FIELDS}
+        settings["missing"] = list(settings["missing"])
+        return settings
 
     # --- WSGI ---------------------------------------------------------------------------------
 
@@ -259,12 +283,10 @@ class Simulator:
             params = _query_options(request.query)
             if path in ("", "/"):
                 return self._service_document(request)
-            if path == "/SystemStatus":
-                return self._singleton(
-                    request, params, "SystemStatus", self.directory.system_status()
-                )
-            if path == "/Defs":
-                return self._singleton(request, params, "Defs", {"Id": 0})
+            if self._is_missing(path):
+                return _odata_error(404, _no_resource(request))
+            if path in SINGLETONS:
+                return self._singleton(request, params, path)
             if path == "/GetDirectoryInfo":
                 return self._directory_info(request)
             match = _ENTITY_PATH.fullmatch(path)
@@ -275,8 +297,17 @@ class Simulator:
             message = f"The query specified in the URI is not valid. {error.message}"
             return _odata_error(400, message, error.target, detail=error.message)
 
+    def _is_missing(self, path: str) -> bool:
+        """Whether `path` is under a set or function `config.missing` takes away."""
+        rest = path.lstrip("/")
+        return any(
+            rest == name or rest.startswith((f"{name}/", f"{name}("))
+            for name in self.config.missing
+        )
+
     def _service_document(self, request: Request) -> Response:
-        sets = [*ENTITY_TYPES, "SystemStatus", "Defs"]
+        names = [*ENTITY_TYPES, "SystemStatus", "Defs", "LicenseStatus", "AntiHackingSettings"]
+        sets = [name for name in names if not self._is_missing(f"/{name}")]
         return _json(
             200,
             {
@@ -286,11 +317,30 @@ class Simulator:
             ODATA_TYPE,
         )
 
-    def _singleton(self, request: Request, params, name: str, item: dict[str, Any]) -> Response:
-        if request.method != "GET":
-            return _method_not_allowed(request, "GET")
-        info = type_info(f"Pbx.{name}")
+    def _singleton(self, request: Request, params, path: str) -> Response:
+        allowed = ("GET", "PATCH") if path == "/AntiHackingSettings" else ("GET",)
+        if request.method not in allowed:
+            return _method_not_allowed(request, *allowed)
+        info = type_info(SINGLETONS[path])
+        if request.method == "PATCH":
+            payload = _json_body(request)
+            if isinstance(payload, Response):
+                return payload
+            try:
+                check_values(info, payload)
+                self.directory.state_patch({"AntiHackingSettings": payload})
+            except ValueError as error:
+                return _odata_error(400, str(error))
+            return Response(204)
+        item = {
+            "/SystemStatus": self.directory.system_status,
+            "/Defs": lambda: {"Id": 0},
+            "/LicenseStatus": self.directory.licence_status,
+            "/AntiHackingSettings": lambda: self.directory.state()["AntiHackingSettings"],
+            "/Backups/Pbx.GetBackupSettings()": lambda: self.directory.state()["BackupSettings"],
+        }[path]()
         options = parse_options(params, info, self.directory.navigate, collection=False)
+        name = path.lstrip("/") if "/" not in path.lstrip("/") else info.name
         context = f"{request.base_url}{XAPI}/$metadata#{name}{options.context_suffix()}"
         body = {"@odata.context": context, **shape(item, info, options, self.directory.navigate)}
         return _json(200, body, ODATA_TYPE)
@@ -302,8 +352,11 @@ class Simulator:
             if nav is not None:
                 return _odata_error(404, _no_resource(request))
             return self._collection_route(request, params, set_name)
-        by_number, key = _parse_key(raw_key)
-        template = f"/{set_name}(Number={{Number}})" if by_number else f"/{set_name}({{Id}})"
+        key_field = KEY_FIELDS.get(set_name, "Id")
+        by_number, key = _parse_key(raw_key, key_field)
+        template = (
+            f"/{set_name}(Number={{Number}})" if by_number else f"/{set_name}({{{key_field}}})"
+        )
         if nav is not None:
             template = f"{template}/{nav}"
         if template not in routes:
@@ -317,9 +370,9 @@ class Simulator:
             what = f"Number '{key}'" if by_number else f"key {key}"
             return _odata_error(404, f"No {set_name} entity found with {what}.")
         if request.method == "PATCH":
-            return self._patch(request, set_name, item["Id"])
+            return self._patch(request, set_name, item[key_field])
         if request.method == "DELETE":
-            self.directory.delete(set_name, item["Id"])
+            self.directory.delete(set_name, item[key_field])
             return Response(204)
         if nav is not None:
             return self._navigation(request, params, set_name, item, nav)
@@ -345,7 +398,7 @@ class Simulator:
         if options.scans:
             fields = self.directory.search_fields(info.name)
             count, page = select_items(
-                entity_set.items(), options, info, fields, fetch=entity_set.get
+                entity_set.items(), options, info, fields, fetch=entity_set.get, key=entity_set.key
             )
         else:
             count = entity_set.count() if options.count else 0
@@ -404,7 +457,7 @@ class Simulator:
         }
         return _json(201, body, ODATA_TYPE)
 
-    def _patch(self, request: Request, set_name: str, key: int) -> Response:
+    def _patch(self, request: Request, set_name: str, key: Any) -> Response:
         payload = _json_body(request)
         if isinstance(payload, Response):
             return payload
@@ -483,6 +536,8 @@ class Simulator:
             return _json(200, {"faults": [fault.to_json() for fault in self.faults]})
         if route == ("GET", "/config"):
             return _json(200, self.runtime_settings())
+        if route == ("GET", "/state"):
+            return _json(200, self.state())
         payload = _json_body(request, odata=False)
         if isinstance(payload, Response):
             return payload
@@ -497,6 +552,10 @@ class Simulator:
                     raise ValueError("the settings to change are a JSON object")
                 self.reconfigure(**payload)
                 return _json(200, self.runtime_settings())
+            if route == ("POST", "/state"):
+                if not isinstance(payload, dict):
+                    raise ValueError("the state to change is a JSON object")
+                return _json(200, self.state_patch(**payload))
             if route == ("POST", "/clock"):
                 self.advance_clock(float(payload["advance"]))
                 return _json(200, {"now": self.now()})
@@ -630,9 +689,14 @@ def _query_options(query: str) -> dict[str, str]:
     return options
 
 
-def _parse_key(raw: str) -> tuple[bool, Any]:
+def _parse_key(raw: str, key_field: str = "Id") -> tuple[bool, Any]:
     """(by_number, key) from the text between the parentheses of /Set(...)."""
     text = raw.strip()
+    if key_field != "Id":  # a string key: ('name') or (FileName='name')
+        quoted = re.fullmatch(rf"(?:{key_field}=)?'((?:[^']|'')*)'", text)
+        if quoted is None:
+            raise QueryError(f"The key value '{raw}' is not a valid Edm.String key.", "key")
+        return False, quoted.group(1).replace("''", "'")
     number = re.fullmatch(r"Number=(?:'((?:[^']|'')*)'|([^']*))", text)
     if number:
         quoted, bare = number.groups()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from integrations.threecx.spec import load_spec
+
 _VERSION = re.compile(r"\d+\.\d+\.\d+(\.\d+)?")
 # expires_in switched from minutes to seconds in V20 Update 9.
 SECONDS_SINCE = (20, 0, 9)
@@ -12,7 +14,7 @@ SECONDS_SINCE = (20, 0, 9)
 ODATA_COUNTS = {"exact": None, "missing": None, "negative": -4548194217860088, "huge": 2**63 - 1}
 #: The `SimulatorConfig` fields `Simulator.reconfigure` (and POST /_simulator/config) may change
 #: while it runs: they change answers, not the generated data.
-RUNTIME_FIELDS = ("version", "token_lifetime", "max_page_size", "odata_count")
+RUNTIME_FIELDS = ("version", "token_lifetime", "max_page_size", "odata_count", "missing")
 
 
 @dataclass(frozen=True)
@@ -31,6 +33,9 @@ class SimulatorConfig:
     -2147483648, -1, 0 and 2147483647 (see `EDGE_IDS` in store.py).
     null_key_fields: also serve a user whose Number is null and contacts whose FirstName,
     LastName and CompanyName are null (one with a phone number, one with nothing at all).
+    missing: entity sets, singletons or functions this PBX lacks, as an older 3CX update does:
+    "InboundRules", "LicenseStatus", "Backups/Pbx.GetBackupSettings"... Every path under them
+    answers 404 like any unknown path, and the service document leaves them out.
     """
 
     seed: int = 1
@@ -52,6 +57,7 @@ class SimulatorConfig:
     odata_count: str = "exact"
     edge_ids: bool = False
     null_key_fields: bool = False
+    missing: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         counts = {
@@ -81,6 +87,7 @@ class SimulatorConfig:
         cap = self.max_page_size
         if cap is not None and (not isinstance(cap, int) or isinstance(cap, bool) or cap < 1):
             raise ValueError(f"SimulatorConfig.max_page_size must be None or >= 1, not {cap!r}")
+        object.__setattr__(self, "missing", _missing(self.missing))
         if self.odata_count not in ODATA_COUNTS:
             raise ValueError(
                 f"SimulatorConfig.odata_count must be one of {', '.join(ODATA_COUNTS)}, "
@@ -104,3 +111,21 @@ class SimulatorConfig:
         if self.odata_count == "exact":
             return count
         return ODATA_COUNTS[self.odata_count]
+
+
+def _missing(names: object) -> tuple[str, ...]:
+    """`names` as a tuple of path heads the spec knows ("InboundRules", "LicenseStatus",
+    "Backups/Pbx.GetBackupSettings"); ValueError for a typo, which would silently miss."""
+    if isinstance(names, str) or not isinstance(names, list | tuple):
+        raise ValueError("SimulatorConfig.missing must be a list of entity set or function names")
+    paths = load_spec()["paths"]
+    result = []
+    for name in names:
+        text = name.strip().strip("/") if isinstance(name, str) else ""
+        known = any(
+            path == f"/{text}" or path.startswith((f"/{text}/", f"/{text}(")) for path in paths
+        )
+        if not text or not known:
+            raise ValueError(f"SimulatorConfig.missing: the spec has no path /{text or name!r}")
+        result.append(text)
+    return tuple(result)

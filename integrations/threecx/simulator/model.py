@@ -154,3 +154,22 @@ def _ref_type(ref: str, nullable: bool) -> PropType:
     if is_enum(name):
         return PropType("enum", name=name, nullable=nullable, edm=name)
     return PropType("complex", name=name, nullable=nullable, edm=name)
+
+
+def complete_deep(type_name: str, values: dict[str, Any]) -> dict[str, Any]:
+    """`complete`, down through the sub-objects `values` holds (a PATCH that sends a
+    destination as {"To": "External", "External": "+44..."} gets the rest filled in)."""
+    result = complete(type_name, values)
+    props = type_info(type_name).props
+    for name, value in result.items():
+        prop_type = props[name].type
+        if prop_type.kind == "complex" and isinstance(value, dict):
+            result[name] = complete_deep(prop_type.name or "", value)
+        elif prop_type.kind == "collection" and isinstance(value, list):
+            element = prop_type.element
+            if element is not None and element.kind == "complex":
+                result[name] = [
+                    complete_deep(element.name or "", entry) if isinstance(entry, dict) else entry
+                    for entry in value
+                ]
+    return result

@@ -13,14 +13,16 @@ import threading
 from bisect import bisect_right
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from itertools import islice
 from typing import Any, cast
 
+from .audit_data import forwarding_profiles, generate_audit
 from .config import SimulatorConfig
 from .data import ROLES, ContactFactory, Numbering, generate
-from .model import TypeInfo, complete, type_info
+from .model import TypeInfo, complete, complete_deep, type_info
 from .query import QueryOptions, shape
+from .settings import PbxSettings
 
 ENTITY_TYPES = {
     "Users": "Pbx.User",
@@ -32,14 +34,24 @@ ENTITY_TYPES = {
     "Trunks": "Pbx.Trunk",
     "Parkings": "Pbx.Parking",
     "Peers": "Pbx.Peer",
+    "InboundRules": "Pbx.InboundRule",
+    "OutboundRules": "Pbx.OutboundRule",
+    "DidNumbers": "Pbx.DidNumber",
+    "SipDevices": "Pbx.SipDevice",
+    "Backups": "Pbx.Backups",
 }
+#: The key of the sets not keyed by their int32 Id (3CX keys these by a string).
+KEY_FIELDS = {"DidNumbers": "Number", "Backups": "FileName"}
 #: Every entity set's Id is an Edm.Int32 in the spec: any of these is a valid key.
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 #: The Ids `SimulatorConfig.edge_ids` adds a user and a contact at: the ends of the int32
 #: range, and -1 and 0, which careless code takes for "no Id".
 EDGE_IDS = (INT32_MIN, -1, 0, INT32_MAX)
+#: What `Simulator.add/update/delete` (the control API) may change; over /xapi only what the
+#: spec allows (DidNumbers, SipDevices and Backups have no POST there).
 MUTABLE_SETS = tuple(name for name in ENTITY_TYPES if name != "Peers")
-DN_SETS = tuple(name for name in MUTABLE_SETS if name != "Contacts")
+#: The sets whose items are DNs: one Id space and one Number space across all of them.
+DN_SETS = ("Users", "Groups", "Queues", "RingGroups", "Receptionists", "Trunks", "Parkings")
 # What $search looks at; the other sets search every non-secret text property.
 SEARCH_FIELDS = {
     "Pbx.User": (
@@ -82,6 +94,7 @@ class EntitySet:
     def __init__(self, name: str) -> None:
         self.name = name
         self.info: TypeInfo = type_info(ENTITY_TYPES[name])
+        self.key = KEY_FIELDS.get(name, "Id")
 
     def count(self) -> int:
         raise NotImplementedError
@@ -115,7 +128,7 @@ class StoredSet(EntitySet):
         view: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         super().__init__(name)
-        self._items = {item["Id"]: item for item in items}
+        self._items = {item[self.key]: item for item in items}
         self._view = view
 
     def count(self) -> int:
@@ -143,9 +156,12 @@ class StoredSet(EntitySet):
 
     def put(self, item: dict[str, Any]) -> None:
         items = dict(self._items)
-        is_new = item["Id"] not in items
-        items[item["Id"]] = item
+        is_new = item[self.key] not in items
+        items[item[self.key]] = item
         self._items = dict(sorted(items.items())) if is_new else items
+
+    def replace(self, items: list[dict[str, Any]]) -> None:
+        self._items = dict(sorted((item[self.key], item) for item in items))
 
     def remove(self, key: int) -> None:
         items = dict(self._items)
@@ -302,6 +318,12 @@ class Directory:
             "parkings": config.parkings,
         }
         generated = generate(config.seed, counts, self.numbering)
+        audit = generate_audit(config.seed, generated, self.numbering, config.fqdn, started_at)
+        self.settings = PbxSettings(
+            licence=audit["LicenseStatus"],
+            antihacking=audit["AntiHackingSettings"],
+            backup=audit["BackupSettings"],
+        )
         self.contact_factory = ContactFactory(config.seed)
         self.sets: dict[str, EntitySet] = {
             "Users": StoredSet("Users", generated.users),
@@ -313,6 +335,11 @@ class Directory:
             "Trunks": StoredSet("Trunks", generated.trunks),
             "Parkings": StoredSet("Parkings", generated.parkings),
             "Peers": DerivedSet("Peers", self._peers),
+            "InboundRules": StoredSet("InboundRules", audit["InboundRules"]),
+            "OutboundRules": StoredSet("OutboundRules", audit["OutboundRules"]),
+            "DidNumbers": StoredSet("DidNumbers", audit["DidNumbers"]),
+            "SipDevices": StoredSet("SipDevices", audit["SipDevices"]),
+            "Backups": StoredSet("Backups", audit["Backups"]),
         }
         self.route_point_id = generated.next_dn_id
         self._next_dn_id = generated.next_dn_id + 1
@@ -347,7 +374,16 @@ class Directory:
             members = item.get("Members", [])
             return [self._queue_member(entry, "Pbx.RingGroupMember") for entry in members]
         if type_name == "Pbx.User" and name == "ForwardingProfiles":
-            return _forwarding_profiles(item["Id"])
+            stored = item.get("ForwardingProfiles")
+            if stored is None:
+                return forwarding_profiles(item["Id"], item.get("Number"))
+            return [complete_deep("Pbx.ForwardingProfile", profile) for profile in stored]
+        if type_name == "Pbx.InboundRule" and name == "TrunkDN":
+            return self._trunk_peer(item.get("TrunkDN"))
+        if type_name == "Pbx.SipDevice" and name == "DN":
+            return self._dn_peer(item.get("DN"))
+        if type_name == "Pbx.DidNumber" and name == "RoutingRule":
+            return self._derived("rules_by_did", self._rules_by_did).get(item.get("Number"))
         prop = type_info(type_name).props[name]
         return item.get(name, [] if prop.type.kind == "collection" else None)
 
@@ -360,46 +396,74 @@ class Directory:
         users = self.sets["Users"]
         trunks = list(self.sets["Trunks"].items())
         registered = sum(1 for u in users.items() if u.get("Enabled") and u.get("IsRegistered"))
-        expires = (self.started_at + timedelta(days=20)).replace(hour=0, minute=0, second=0)
-        backup = (self.started_at - timedelta(days=1)).replace(hour=2, minute=0, second=0)
-        return complete(
-            "Pbx.SystemStatus",
-            {
-                "Id": 0,
-                "FQDN": self.config.fqdn,
-                "Version": self.config.version,
-                "Activated": True,
-                "LicenseActive": True,
-                "ExpirationDate": _iso(expires),
-                "MaintenanceExpiresAt": _iso(expires),
-                "ExtensionsTotal": users.count(),
-                "UserExtensions": users.count(),
-                "ExtensionsRegistered": registered,
-                "TrunksTotal": len(trunks),
-                "TrunksRegistered": sum(1 for t in trunks if t.get("IsOnline")),
-                "CallsActive": self.config.seed % 7,
-                "MaxSimCalls": 16,
-                "ProductCode": "3CXPSENT16",
-                "LicenseKey": "SIMU-LATO-R000-0001",
-                "ResellerName": "Simulated Reseller Ltd",
-                "OS": "Linux",
-                "Ip": "203.0.113.10",
-                "IpV4": "203.0.113.10",
-                "CurrentLocalIp": "10.0.0.5",
-                "AvailableLocalIps": "10.0.0.5",
-                "LocalIpValid": True,
-                "AutoUpdateEnabled": True,
-                "BackupScheduled": True,
-                "LastBackupDateTime": _iso(backup),
-                "DiskUsage": 42,
-                "TotalDiskSpace": 85_899_345_920,
-                "FreeDiskSpace": 49_821_620_633,
-                "RecordingUsedSpace": 5_368_709_120,
-                "LogUsedSpace": 268_435_456,
-                "RemoteStorageStatus": "NotConfigured",
-                "Support": True,
-            },
-        )
+        newest = self.newest_backup()
+        computed = {
+            "Id": 0,
+            "FQDN": self.config.fqdn,
+            "Version": self.config.version,
+            "ExtensionsTotal": users.count(),
+            "UserExtensions": users.count(),
+            "ExtensionsRegistered": registered,
+            "TrunksTotal": len(trunks),
+            "TrunksRegistered": sum(1 for t in trunks if t.get("IsOnline")),
+            "OutboundRules": self.sets["OutboundRules"].count(),
+            "CallsActive": self.config.seed % 7,
+            "OS": "Linux",
+            "Ip": "203.0.113.10",
+            "IpV4": "203.0.113.10",
+            "CurrentLocalIp": "10.0.0.5",
+            "AvailableLocalIps": "10.0.0.5",
+            "LocalIpValid": True,
+            "AutoUpdateEnabled": False,
+            "IsAuditLogEnabled": False,
+            "BackupScheduled": bool(self.settings.backup.get("ScheduleEnabled")),
+            "LastBackupDateTime": newest["CreationTime"] if newest else None,
+            "DiskUsage": 42,
+            "TotalDiskSpace": 85_899_345_920,
+            "FreeDiskSpace": 49_821_620_633,
+            "RecordingUsedSpace": 5_368_709_120,
+            "LogUsedSpace": 268_435_456,
+            "RemoteStorageStatus": "NotConfigured",
+        }
+        return complete("Pbx.SystemStatus", self.settings.system_status(computed))
+
+    def licence_status(self) -> dict[str, Any]:
+        return self.settings.licence_status(version=self.config.version)
+
+    def newest_backup(self) -> dict[str, Any] | None:
+        backups = list(self.sets["Backups"].items())
+        return max(backups, key=lambda b: b.get("CreationTime") or "", default=None)
+
+    def state(self) -> dict[str, Any]:
+        """Every setting the control API changes, as the API shows it."""
+        return {
+            "SystemStatus": self.system_status(),
+            "LicenseStatus": self.licence_status(),
+            "AntiHackingSettings": copy.deepcopy(self.settings.antihacking),
+            "BackupSettings": copy.deepcopy(self.settings.backup),
+            "Backups": copy.deepcopy(list(self.sets["Backups"].items())),
+        }
+
+    def state_patch(self, changes: dict[str, Any]) -> dict[str, Any]:
+        """Patch settings (SystemStatus, LicenseStatus, AntiHackingSettings, BackupSettings:
+        objects of their fields) and replace the Backups list; ValueError when a name or a
+        value does not fit the spec. All or nothing."""
+        if not isinstance(changes, dict):
+            raise ValueError("the state to change is a JSON object")
+        unknown = sorted(set(changes) - {*PbxSettings.NAMES, "Backups"})
+        if unknown:
+            raise ValueError(
+                f"no state {', '.join(unknown)}; use {', '.join((*PbxSettings.NAMES, 'Backups'))}"
+            )
+        backups = None
+        if "Backups" in changes:
+            backups = _backups_checked(changes["Backups"])
+        with self._lock:
+            self.settings.patch({k: v for k, v in changes.items() if k != "Backups"})
+            if backups is not None:
+                cast(StoredSet, self.sets["Backups"]).replace(backups)
+            self._version += 1
+        return self.state()
 
     # changing
 
@@ -408,53 +472,63 @@ class Directory:
         _check_fields(entity_set.info, item)
         with self._lock:
             new = copy.deepcopy(item)
-            if "Id" in new and not _is_int32(new["Id"]):
+            key_field = entity_set.key
+            if key_field != "Id":
+                if not isinstance(new.get(key_field), str) or not new[key_field]:
+                    raise ValueError(f"{key_field} must be a non-empty string")
+            elif "Id" in new and not _is_int32(new["Id"]):
                 raise ValueError(f"Id must be an integer from {INT32_MIN} to {INT32_MAX} (int32)")
-            if "Id" in new and self._exists(entity_set, new["Id"]):
-                raise ValueError(f"{set_name}({new['Id']}) already exists")
+            if key_field in new and self._exists(entity_set, new[key_field]):
+                raise ValueError(f"{set_name}({new[key_field]!r}) already exists")
             if set_name == "Contacts":
                 contacts = cast(ContactSet, entity_set)
                 new.setdefault("Id", contacts.next_id)
                 if new["Id"] < INT32_MAX:  # an Id at the very edge leaves the numbering alone
                     contacts.next_id = max(contacts.next_id, new["Id"] + 1)
-            else:
+            elif set_name in DN_SETS:
                 new.setdefault("Id", self._take_dn_id())
                 if new["Id"] < INT32_MAX:
                     self._next_dn_id = max(self._next_dn_id, new["Id"] + 1)
                 new.setdefault("Number", self._free_number(set_name))
                 self._check_number(new["Number"], new["Id"])
                 self._prepare(set_name, new, new)
+            else:
+                if key_field == "Id":  # the routing sets and SIP devices count on their own
+                    new.setdefault("Id", max((i["Id"] for i in entity_set.items()), default=0) + 1)
+                new = _filled(entity_set, new)
             entity_set.put(new)
             self._version += 1
         return self.render(set_name, new)
 
-    def update(self, set_name: str, key: int, changes: dict[str, Any]) -> dict[str, Any]:
+    def update(self, set_name: str, key: Any, changes: dict[str, Any]) -> dict[str, Any]:
         entity_set = self._mutable(set_name)
         _check_fields(entity_set.info, changes)
-        if changes.get("Id", key) != key:
-            raise ValueError("Id cannot be changed")
+        if changes.get(entity_set.key, key) != key:
+            raise ValueError(f"{entity_set.key} cannot be changed")
         with self._lock:
-            current = entity_set.get(key)
+            current = self._stored(entity_set, key)
             if current is None:
-                raise KeyError(f"{set_name}({key}) does not exist")
+                raise KeyError(f"{set_name}({key!r}) does not exist")
             new = {**copy.deepcopy(current), **copy.deepcopy(changes)}
-            if set_name != "Contacts":
+            if set_name in DN_SETS:
                 if new.get("Number") != current.get("Number"):
                     self._check_number(new.get("Number"), key)
                 self._prepare(set_name, new, changes)
+            elif set_name != "Contacts":
+                new = _filled(entity_set, new)
             entity_set.put(new)
             self._version += 1
         return self.render(set_name, new)
 
-    def delete(self, set_name: str, key: int) -> None:
+    def delete(self, set_name: str, key: Any) -> None:
         entity_set = self._mutable(set_name)
         with self._lock:
             if entity_set.get(key) is None:
-                raise KeyError(f"{set_name}({key}) does not exist")
+                raise KeyError(f"{set_name}({key!r}) does not exist")
             entity_set.remove(key)
             self._version += 1
 
-    def get(self, set_name: str, key: int) -> dict[str, Any]:
+    def get(self, set_name: str, key: Any) -> dict[str, Any]:
         if set_name not in self.sets:
             raise ValueError(f"unknown entity set {set_name!r}; use one of {tuple(self.sets)}")
         item = self.sets[set_name].get(key)
@@ -486,10 +560,17 @@ class Directory:
             raise ValueError(f"cannot change {set_name!r}; use one of {MUTABLE_SETS}")
         return self.sets[set_name]
 
-    def _exists(self, entity_set: EntitySet, key: int) -> bool:
-        if entity_set.name == "Contacts":
+    def _exists(self, entity_set: EntitySet, key: Any) -> bool:
+        if entity_set.name not in DN_SETS:
             return entity_set.get(key) is not None
         return any(self.sets[name].get(key) is not None for name in DN_SETS)
+
+    @staticmethod
+    def _stored(entity_set: EntitySet, key: Any) -> dict[str, Any] | None:
+        """The item as stored (a group without its computed HasMembers)."""
+        if isinstance(entity_set, StoredSet):
+            return entity_set.stored(key)
+        return entity_set.get(key)
 
     def _take_dn_id(self) -> int:
         self._next_dn_id += 1
@@ -608,6 +689,44 @@ class Directory:
             values["SkillGroup"] = entry.get("SkillGroup", "")
         return complete(type_name, values)
 
+    def _trunk_peer(self, ref: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The Pbx.Peer of the trunk `ref` ({"Id": ..., "Number": ...}) names."""
+        if not ref:
+            return None
+        trunk = self.sets["Trunks"].get(ref.get("Id")) or {}
+        return complete(
+            "Pbx.Peer",
+            {
+                "Id": trunk.get("Id", ref.get("Id")),
+                "Number": trunk.get("Number", ref.get("Number")),
+                "Name": (trunk.get("Gateway") or {}).get("Name") or "",
+                "Type": "ExternalLine",
+                "Hidden": False,
+            },
+        )
+
+    def _dn_peer(self, ref: dict[str, Any] | None) -> dict[str, Any] | None:
+        """The Pbx.Peer of the DN `ref` ({"Id": ..., "Number": ...}) names, as Peers has it
+        (a DN deleted since keeps the Id and Number it had)."""
+        if not ref:
+            return None
+        peer = self.sets["Peers"].get(ref.get("Id"))
+        if peer is None:
+            peers = self._derived(
+                "peers_by_number", lambda: {p["Number"]: p for p in self._peers()}
+            )
+            peer = peers.get(ref.get("Number"))
+        if peer is not None:
+            return peer
+        key = ref.get("Id") if _is_int32(ref.get("Id")) else 0
+        return complete("Pbx.Peer", {"Id": key, "Number": ref.get("Number"), "Name": ""})
+
+    def _rules_by_did(self) -> dict[str, dict[str, Any]]:
+        rules: dict[str, dict[str, Any]] = {}
+        for rule in self.sets["InboundRules"].items():
+            rules.setdefault(rule.get("Data"), rule)
+        return rules
+
     def _group_view(self, group: dict[str, Any]) -> dict[str, Any]:
         members = self._derived("members", self._members_by_group)
         return {**group, "HasMembers": bool(members.get(group["Id"]))}
@@ -720,16 +839,35 @@ def _rights(role: str) -> dict[str, Any]:
     )
 
 
-def _forwarding_profiles(user_id: int) -> list[dict[str, Any]]:
-    return [
-        complete(
-            "Pbx.ForwardingProfile",
-            # Wrapped into int32 for users at the Id range's edges; the others keep theirs.
-            {"Id": (user_id * 10 + index) % (INT32_MAX + 1), "Name": name, "NoAnswerTimeout": 20},
-        )
-        for index, name in enumerate(("Available", "Away", "Out of office", "Custom 1", "Custom 2"))
-    ]
+def _filled(entity_set: EntitySet, item: dict[str, Any]) -> dict[str, Any]:
+    """An audit set's item with every structural property, sub-objects included; the
+    navigation properties it stores (TrunkDN, DN) stay as given."""
+    navigation = {name: item[name] for name in entity_set.info.navigation if name in item}
+    return {**complete_deep(entity_set.info.name, item), **navigation}
 
 
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _backups_checked(items: Any) -> list[dict[str, Any]]:
+    """A new Backups list: each a JSON object of Pbx.Backups fields with a FileName."""
+    if not isinstance(items, list):
+        raise ValueError("Backups is a list of backups")
+    info = type_info("Pbx.Backups")
+    checked = []
+    for item in items:
+        _check_fields(info, item)
+        if not isinstance(item.get("FileName"), str) or not item["FileName"]:
+            raise ValueError("every backup needs a FileName")
+        created = item.get("CreationTime")
+        if created is not None and not _is_timestamp(created):
+            raise ValueError(f"CreationTime must be an ISO 8601 time, not {created!r}")
+        checked.append(complete("Pbx.Backups", copy.deepcopy(item)))
+    return checked
+
+
+def _is_timestamp(value: Any) -> bool:
+    if not isinstance(value, str):
+        return False
+    try:
+        datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return False
+    return True

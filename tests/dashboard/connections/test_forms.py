@@ -86,3 +86,49 @@ def test_a_pasted_private_key_is_refused_and_never_shown_back(
     assert "This contains a private key" in page.text
     assert "PRIVATE KEY-----" not in page.text
     assert not ThreeCXConnection.objects.exists()
+
+
+def test_the_form_offers_every_country_by_name_with_the_us_chosen(client_for, organization, admin):
+    page = client_for(admin).get(reverse("connection_create", args=[organization.pk])).text
+    assert "Default country for phone numbers" in page
+    assert '<option value="US" selected>United States (US)</option>' in page
+    assert '<option value="GB">United Kingdom (GB)</option>' in page
+    assert '<option value="XK">Kosovo (XK)</option>' in page
+
+
+def test_the_chosen_country_is_saved(client_for, organization, admin, simulator):
+    client_for(admin).post(
+        reverse("connection_create", args=[organization.pk]),
+        form_data(simulator.base_url, phone_region="GB"),
+    )
+    assert ThreeCXConnection.objects.get().phone_region == "GB"
+
+
+def test_no_country_given_is_the_us_for_a_new_connection_and_unchanged_for_an_old_one(
+    client_for, organization, admin, simulator
+):
+    client_for(admin).post(
+        reverse("connection_create", args=[organization.pk]), form_data(simulator.base_url)
+    )
+    connection = ThreeCXConnection.objects.get()
+    assert connection.phone_region == "US"
+    ThreeCXConnection.objects.filter(pk=connection.pk).update(phone_region="DE")
+    client_for(admin).post(
+        reverse("connection_edit", args=[organization.pk, connection.pk]),
+        form_data(simulator.base_url, client_secret="", name="Renamed"),
+    )
+    connection.refresh_from_db()
+    assert (connection.name, connection.phone_region) == ("Renamed", "DE")
+
+
+@pytest.mark.parametrize("value", ["ZZ", "gb", "USA", "001"])
+def test_a_country_that_is_not_offered_is_refused(
+    client_for, organization, admin, simulator, value
+):
+    page = client_for(admin).post(
+        reverse("connection_create", args=[organization.pk]),
+        form_data(simulator.base_url, phone_region=value),
+    )
+    assert page.status_code == 200
+    assert "is not a country phone numbers can be read for" in page.text
+    assert not ThreeCXConnection.objects.exists()

@@ -7,7 +7,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from dashboard.directory.models import SyncRun
+from dashboard.directory.models import EntryKind, SyncRun
 from dashboard.directory.services import sync_run_cancel
 from dashboard.directory.sync import sync_run_execute
 from dashboard.directory.tasks import directory_sync
@@ -45,6 +45,13 @@ def test_inline_runs_the_sync_in_this_process_and_prints_progress_and_result(
     assert enqueued == []  # no worker involved
     users, contacts = simulator.simulator.config.users, simulator.simulator.config.contacts
     total = visible(connection).count()
+    new_kinds = (
+        EntryKind.INBOUND_RULE,
+        EntryKind.OUTBOUND_RULE,
+        EntryKind.DID,
+        EntryKind.SIP_DEVICE,
+    )
+    audit_kinds = [(kind, visible(connection, kind).count()) for kind in new_kinds]
     assert output.splitlines() == [
         f"Running sync {run.pk} of Main PBX in this process.",
         f"  User: {users} of {users}, done",
@@ -55,6 +62,7 @@ def test_inline_runs_the_sync_in_this_process_and_prints_progress_and_result(
         "  IVR: 2 of 2, done",
         "  Trunk: 3 of 3, done",
         "  Parking: 2 of 2, done",
+        *(f"  {kind.label}: {n} of {n}, done" for kind, n in audit_kinds),
         f"Sync {run.pk} succeeded: {total} added, 0 changed, 0 removed.",
     ]
 

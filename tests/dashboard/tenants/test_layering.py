@@ -1,27 +1,15 @@
 """The tenants app is the base of the product: the apps built on it import it, never the
 other way round."""
 
-import ast
 from pathlib import Path
 
 from django.conf import settings
 
 import dashboard.tenants
+from tests.layering import imported_modules
 
 #: Apps the tenants app may use: the user model's app and its own.
 BELOW_OR_SAME = {"dashboard.accounts", "dashboard.tenants"}
-
-
-def imported_modules(path: Path) -> set[str]:
-    tree = ast.parse(path.read_text(), filename=str(path))
-    found = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found.update(alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
-            found.add(node.module)
-            found.update(f"{node.module}.{alias.name}" for alias in node.names)
-    return found
 
 
 def test_it_imports_no_product_app():

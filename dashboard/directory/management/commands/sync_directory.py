@@ -102,8 +102,11 @@ class Command(BaseCommand):
             if shown.get(row.kind) == (fetched, total, done):
                 continue
             shown[row.kind] = (fetched, total, done)
-            of_total = f" of {total}" if total is not None else " fetched"
             label = EntryKind(row.kind).label
+            if row.unavailable:
+                self.stdout.write(f"  {label}: not available on this version of 3CX")
+                continue
+            of_total = f" of {total}" if total is not None else " fetched"
             self.stdout.write(f"  {label}: {fetched}{of_total}{', done' if done else ''}")
 
     def _print_result(self, run: SyncRun) -> None:

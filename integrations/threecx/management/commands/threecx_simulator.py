@@ -60,6 +60,14 @@ class Command(BaseCommand):
             action="store_true",
             help="add a user with a null Number and contacts with null names and company",
         )
+        parser.add_argument(
+            "--missing",
+            nargs="*",
+            default=[],
+            metavar="NAME",
+            help="entity sets or functions this PBX lacks, as an older 3CX update does "
+            "(e.g. InboundRules LicenseStatus): they answer 404",
+        )
 
     def handle(self, *args, **options) -> None:
         try:
@@ -109,4 +117,5 @@ class Command(BaseCommand):
             odata_count=options["odata_count"],
             edge_ids=options["edge_ids"],
             null_key_fields=options["null_key_fields"],
+            missing=tuple(options["missing"]),
         )

@@ -13,12 +13,12 @@ from django.core.management import CommandError, call_command
 ROOT = Path(__file__).resolve().parents[4]
 
 
-def test_the_command_serves_capped_pages_without_a_count_and_edge_ids():
+def test_the_command_serves_capped_pages_without_a_count_edge_ids_and_missing_sets():
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "tests.settings", "PYTHONUNBUFFERED": "1"}
     command = [
         sys.executable, "manage.py", "threecx_simulator", "--port", "0", "--users", "150",
         "--contacts", "10", "--version", "20.0.10.999", "--max-page-size", "100",
-        "--odata-count", "missing", "--edge-ids", "--null-key-fields",
+        "--odata-count", "missing", "--edge-ids", "--null-key-fields", "--missing", "LicenseStatus",
     ]  # fmt: skip
     process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True)
     try:
@@ -44,6 +44,8 @@ def test_the_command_serves_capped_pages_without_a_count_and_edge_ids():
         assert users.headers["X-3CX-Version"] == "20.0.10.999"
         edge = requests.get(f"{url}/xapi/v1/Contacts(-2147483648)", headers=headers, timeout=10)
         assert edge.status_code == 200
+        licence = requests.get(f"{url}/xapi/v1/LicenseStatus", headers=headers, timeout=10)
+        assert licence.status_code == 404  # as on an update that predates it
     finally:
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=60)  # generous: a bound against a hang on a loaded machine
@@ -55,6 +57,7 @@ def test_the_command_serves_capped_pages_without_a_count_and_edge_ids():
     [
         (["--max-page-size", "0"], "max_page_size must be None or >= 1"),
         (["--version", "20"], "version must look like 20.0.10"),
+        (["--missing", "InboundRulez"], "the spec has no path /'InboundRulez'"),
     ],
 )
 def test_a_bad_option_is_a_clear_error_before_anything_is_served(arguments, message):

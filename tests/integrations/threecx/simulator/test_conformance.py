@@ -20,6 +20,7 @@ import pytest
 from jsonschema import Draft202012Validator
 
 from integrations.threecx.simulator import Fault, Simulator, SimulatorServer
+from integrations.threecx.simulator.store import ENTITY_TYPES
 from integrations.threecx.spec import enum_values, load_spec, schema_properties
 from tests.integrations.threecx.conftest import SMALL
 
@@ -33,6 +34,11 @@ ENTITY_SETS = [
     "Trunks",
     "Parkings",
     "Peers",
+    "InboundRules",
+    "OutboundRules",
+    "DidNumbers",
+    "SipDevices",
+    "Backups",
 ]
 ODATA_ANNOTATIONS = ("@odata.context", "@odata.count")
 AWKWARD = dataclasses.replace(
@@ -131,7 +137,7 @@ def _target_type(definition: dict[str, Any]) -> str | None:
 
 
 def entity_type(set_name: str) -> str:
-    return f"Pbx.{set_name.removesuffix('s')}"
+    return ENTITY_TYPES[set_name]
 
 
 def paths() -> dict[str, Any]:
@@ -200,6 +206,25 @@ class TestSingletonsAndActions:
         body = assert_conforms(xapi.get("/SystemStatus"), "/SystemStatus")
         assert_declared(body, "Pbx.SystemStatus")
 
+    @pytest.mark.parametrize(
+        "path", ["/LicenseStatus", "/AntiHackingSettings", "/Backups/Pbx.GetBackupSettings()"]
+    )
+    def test_the_audit_settings_match_their_schema(self, xapi, path):
+        body = assert_conforms(xapi.get(path), path)
+        returns = load_spec()["paths"][path]["get"]["responses"]["200"]
+        schema_ref = returns["content"]["application/json"]["schema"]["$ref"]
+        assert_declared(body, schema_ref.rsplit("/", 1)[-1])
+
+    def test_users_with_their_forwarding_profiles_match_their_schema(self, xapi):
+        body = assert_conforms(
+            xapi.get("/Users", params={"$expand": "ForwardingProfiles"}), "/Users"
+        )
+        routes = [
+            p["AwayRoute"]["External"] for u in body["value"] for p in u["ForwardingProfiles"]
+        ]
+        assert any(route["To"] == "External" for route in routes)
+        assert_declared(body["value"], "Pbx.User")
+
     def test_defs_matches_its_schema(self, xapi):
         assert_conforms(xapi.get("/Defs", params={"$select": "Id"}), "/Defs")
         assert_conforms(xapi.get("/Defs", params={"$expand": "*"}), "/Defs")
@@ -228,6 +253,9 @@ class TestErrorsAndWrites:
             ("get", "/Users(999999)", "/Users({Id})", {}),
             ("get", "/Groups(999999)/Members", "/Groups({Id})/Members", {}),
             ("get", "/NoSuchSet", "/Users", {}),
+            ("get", "/InboundRules(999999)", "/InboundRules({Id})", {}),
+            ("patch", "/AntiHackingSettings", "/AntiHackingSettings", {"json": {"Nope": 1}}),
+            ("delete", "/Backups('nope.zip')", "/Backups({FileName})", {}),
             ("post", "/GetDirectoryInfo", "/GetDirectoryInfo", {"json": {"parameters": {}}}),
             ("post", "/GetDirectoryInfo", "/GetDirectoryInfo", {"data": b"nope"}),
             (
