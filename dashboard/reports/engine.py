@@ -18,6 +18,7 @@ findings: rules ask for offending rows only, and findings are written in bulk.
 
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -53,6 +54,7 @@ NOT_SYNCED = "No successful sync of this connection yet."
 NOT_IN_PASS = "Not part of this pass."  # noqa: S105 - a reason, not a secret
 #: Fields of a finding that a refresh rewrites when the rule describes it differently now.
 REFRESHED = ("severity", "summary", "details", "subject_label", "subject_external_id")
+# (`_described_same` unpacks them in this order.)
 
 
 @dataclass
@@ -280,20 +282,18 @@ def _findings_record(
     findings_acknowledgements_expire(findings.filter(rule__in=list(hits)), now=now)
     seen_before = _last_audit_seen(previous)
     _last_seen_keep(findings, hits, previous=previous, seen_before=seen_before)
-    current = findings.filter(resolved_at__isnull=True, rule__in=list(hits)).values_list(
-        "pk", "rule", "subject_key", *REFRESHED
-    )
     to_resolve: list[int] = []
     changed: list[Finding] = []
     seen: set[tuple[str, str]] = set()
-    for pk, rule_id, key, *described in current.iterator(chunk_size=5000):
+    text = _details_text()
+    for pk, rule_id, key, *described in _findings_described(connection, list(hits)):
         hit = hits[rule_id].get(key)
         if hit is None:
             to_resolve.append(pk)
             continue
         seen.add((rule_id, key))
-        fresh = _columns(hit, _rule_severity(rule_id))
-        if described != [fresh[name] for name in REFRESHED]:
+        if not _described_same(described, hit, _SEVERITY[rule_id], text=text):
+            fresh = _columns(hit, _rule_severity(rule_id))
             changed.append(Finding(pk=pk, last_seen=now, **{n: fresh[n] for n in REFRESHED}))
     for start in range(0, len(to_resolve), BATCH):
         # Last seen true at the previous audit (the column already says so when the rule
@@ -304,22 +304,63 @@ def _findings_record(
         resolving.update(state=Finding.State.RESOLVED, resolved_at=now)
     Finding.objects.bulk_update(changed, fields=[*REFRESHED, "last_seen"], batch_size=BATCH)
     new = [
-        Finding(
-            organization_id=connection.organization_id,
-            connection=connection,
-            rule=rule_id,
-            first_seen=now,
-            last_seen=now,
-            **_columns(hit, _rule_severity(rule_id)),
-        )
+        (rule_id, hit)
         for rule_id, found in hits.items()
         for key, hit in found.items()
         if (rule_id, key) not in seen
     ]
-    _findings_insert(new)
+    _findings_insert(connection, new, now=now)
     outcome.opened = len(new)
     outcome.refreshed = len(seen)
     outcome.resolved = len(to_resolve)
+
+
+def _findings_described(connection, rule_ids: list[str]) -> list[tuple]:
+    """(pk, rule, subject_key, *REFRESHED) of the connection's unresolved findings of
+    `rule_ids`, `details` as the JSON text the database holds.
+
+    A plain cursor, not a queryset: decoding 35,000 findings' details through Django's
+    converters was most of a large PBX's warm pass spent recording; `_described_same` decodes
+    only the details whose text differs from what the hit would be written as."""
+    if not rule_ids:
+        return []
+    query = Finding.objects.filter(
+        connection=connection, resolved_at__isnull=True, rule__in=rule_ids
+    ).values_list("pk", "rule", "subject_key", *REFRESHED)
+    sql, params = query.query.sql_with_params()
+    with database.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def _described_same(
+    described: list, hit: Hit, default_severity: str, *, text: Callable[[Any], str]
+) -> bool:
+    """Whether a finding's REFRESHED columns, as `_findings_described` reads them, already
+    say what `hit` says (as `_columns` writes it); `text`: `_details_text()`. Once per
+    finding still true: tens of thousands of times a pass on a large PBX."""
+    severity, summary, details, label, external_id = described
+    if (
+        severity != (hit.severity or default_severity)
+        or summary != hit.summary[:500]
+        or label != hit.subject_label[:255]
+        or external_id != hit.subject_external_id
+    ):
+        return False
+    if isinstance(details, str):
+        # Equal texts are equal details; otherwise only decoding tells (key order).
+        return details == text(hit.details) or json.loads(details) == hit.details
+    return details == hit.details  # a driver that decodes JSON itself
+
+
+def _details_text() -> Callable[[Any], str]:
+    """How the database returns the JSON of details it stores, for details whose keys are in
+    jsonb's order (by length, then bytes; as the busiest rules write them): jsonb's text on
+    PostgreSQL (", " and ": " between items, non-ASCII as is), Django's json.dumps elsewhere.
+    Only a shortcut: a text that differs is decoded and compared."""
+    if database.vendor == "postgresql":
+        return lambda details: json.dumps(details, ensure_ascii=False)
+    return json.dumps
 
 
 #: Columns a new finding is written with (the others are NULL).
@@ -341,25 +382,53 @@ INSERTED = (
 )
 
 
-def _findings_insert(new: list[Finding]) -> None:
-    """bulk_create, or COPY on PostgreSQL: Django's bulk insert there passes each column as
-    an array, whose text the driver escapes in Python (5 s for the 35,000 findings of a
-    large PBX's first audit; COPY takes a fraction of it)."""
+def _findings_insert(connection, new: list[tuple[str, Hit]], *, now: datetime) -> None:
+    """New findings for (rule id, hit) pairs: bulk_create, or COPY on PostgreSQL. Django's
+    bulk insert there passes each column as an array, whose text the driver escapes in Python
+    (5 s for the 35,000 findings of a large PBX's first audit; COPY takes a fraction of it),
+    and rows go to COPY as tuples: 35,000 model instances cost a second more."""
     if database.vendor != "postgresql" or len(new) < BATCH:
-        Finding.objects.bulk_create(new, batch_size=BATCH)
+        findings = [
+            Finding(
+                organization_id=connection.organization_id,
+                connection=connection,
+                rule=rule_id,
+                first_seen=now,
+                last_seen=now,
+                **_columns(hit, _rule_severity(rule_id)),
+            )
+            for rule_id, hit in new
+        ]
+        Finding.objects.bulk_create(findings, batch_size=BATCH)
         return
     names = ", ".join(database.ops.quote_name(name) for name in INSERTED)
     table = database.ops.quote_name(Finding._meta.db_table)
+    organization_id, connection_id = connection.organization_id, connection.pk
+    state = Finding.State.OPEN.value
     with (
         database.cursor() as cursor,
         cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
     ):
-        for finding in new:
+        for rule_id, hit in new:
+            columns = _columns(hit, _rule_severity(rule_id))
+            # In INSERTED's order.
             copy.write_row(
-                [
-                    json.dumps(finding.details) if name == "details" else getattr(finding, name)
-                    for name in INSERTED
-                ]
+                (
+                    organization_id,
+                    connection_id,
+                    rule_id,
+                    columns["severity"],
+                    columns["subject_kind"],
+                    columns["subject_external_id"],
+                    columns["subject_key"],
+                    columns["subject_label"],
+                    columns["summary"],
+                    json.dumps(columns["details"]),
+                    state,
+                    now,
+                    now,
+                    "",
+                )
             )
 
 

@@ -19,6 +19,9 @@ from dashboard.reports.models import PhoneNumberVerdict
 #: The longest text a verdict holds (PhoneNumberVerdict.raw); longer ones are not numbers.
 RAW_MAX = PhoneNumberVerdict._meta.get_field("raw").max_length
 BATCH = 1000
+#: New verdicts after which the table is analyzed (a tenth of a second; parsing them took
+#: seconds).
+ANALYZE_AFTER = 10_000
 
 _PROBLEMS = {
     ValidationResult.INVALID_COUNTRY_CODE: "unknown country code",
@@ -49,27 +52,56 @@ def phone_verdicts_fill(*, region: str, texts: Iterable[QuerySet]) -> int:
     with database.cursor() as cursor:
         cursor.execute(sql, [*params, region])
         missing = [raw for (raw,) in cursor.fetchall()]
-    verdicts = [phone_verdict(raw, region=region) for raw in missing if len(raw) <= RAW_MAX]
-    _verdicts_insert(verdicts)
-    return len(verdicts)
+    return len(phone_verdicts_add(region=region, texts=missing))
 
 
-def _verdicts_insert(verdicts: list[PhoneNumberVerdict]) -> None:
-    """Store new verdicts. Another audit may have stored some of them meanwhile: theirs are
-    the same verdicts, so conflicts are ignored.
+def phone_verdicts_add(*, region: str, texts: Iterable[str]) -> dict[str, tuple]:
+    """Parse `texts` (distinct, known to have no verdict for `region`), store their verdicts
+    and return them by text, as VERDICT_COLUMNS tuples; texts too long to be kept as a
+    number (RAW_MAX) get none."""
+    verdicts = [_verdict_values(raw, region) for raw in texts if len(raw) <= RAW_MAX]
+    _verdicts_insert(verdicts, region=region)
+    if len(verdicts) >= ANALYZE_AFTER and database.vendor == "postgresql":
+        # The statements right after this join the verdicts with every number: with the
+        # table's old statistics (none, on a first audit) they are planned for a few rows.
+        with database.cursor() as cursor:
+            cursor.execute(f"ANALYZE {database.ops.quote_name(PhoneNumberVerdict._meta.db_table)}")
+    return {values[0]: values for values in verdicts}
+
+
+def phone_verdicts_exist(*, region: str) -> bool:
+    """Whether any text has a verdict for `region` yet (a first audit in a region has none)."""
+    return PhoneNumberVerdict.objects.filter(region=region).exists()
+
+
+#: A verdict's columns besides its region, in `_verdict_values`' order.
+VERDICT_COLUMNS = ("raw", "valid", "e164", "country", "problem")
+
+
+def _verdicts_insert(verdicts: list[tuple], *, region: str) -> None:
+    """Store new verdicts (`_verdict_values` tuples). Another audit may have stored some of
+    them meanwhile: theirs are the same verdicts, so conflicts are ignored.
 
     On PostgreSQL as one JSON document expanded by the server: Django's bulk insert there
     passes each column as an array whose text the driver escapes in Python, seconds for the
     50,000 numbers of a large PBX's first audit."""
     if database.vendor != "postgresql":
-        PhoneNumberVerdict.objects.bulk_create(verdicts, batch_size=BATCH, ignore_conflicts=True)
+        PhoneNumberVerdict.objects.bulk_create(
+            [
+                PhoneNumberVerdict(region=region, **dict(zip(VERDICT_COLUMNS, values, strict=True)))
+                for values in verdicts
+            ],
+            batch_size=BATCH,
+            ignore_conflicts=True,
+        )
         return
     table = PhoneNumberVerdict._meta.db_table
-    names = ("region", "raw", "valid", "e164", "country", "problem")
+    names = ("region", *VERDICT_COLUMNS)
     columns = ", ".join(names)
     for start in range(0, len(verdicts), BATCH * 20):
         rows = [
-            {name: getattr(v, name) for name in names} for v in verdicts[start : start + BATCH * 20]
+            dict(zip(names, (region, *values), strict=True))
+            for values in verdicts[start : start + BATCH * 20]
         ]
         with database.cursor() as cursor:
             cursor.execute(
@@ -123,23 +155,26 @@ def verdicts_joined(
 
 def phone_verdict(raw: str, *, region: str) -> PhoneNumberVerdict:
     """The verdict on one text (unsaved)."""
-    verdict = PhoneNumberVerdict(region=region, raw=raw, valid=False)
+    values = dict(zip(VERDICT_COLUMNS, _verdict_values(raw, region), strict=True))
+    return PhoneNumberVerdict(region=region, **values)
+
+
+def _verdict_values(raw: str, region: str) -> tuple[str, bool, str, str, str]:
+    """The verdict on one text as VERDICT_COLUMNS: a tuple, not a model instance (building
+    50,000 of those cost a second and a half of a large PBX's first audit)."""
     try:
         number = phonenumbers.parse(raw, region)
     except NumberParseException:
-        verdict.problem = "does not parse as a phone number"
-        return verdict
+        return raw, False, "", "", "does not parse as a phone number"
     # is_valid_number(n) is is_valid_number_for_region(n, region_code_for_number(n)); the
     # region is looked up once for both (for +1 it tries ~25 regions' patterns).
     found = phonenumbers.region_code_for_number(number)
-    verdict.country = _country(number, found)
+    country = _country(number, found)
     if phonenumbers.is_valid_number_for_region(number, found):
-        verdict.valid = True
-        verdict.e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
-        return verdict
+        e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+        return raw, True, e164, country, ""
     reason = phonenumbers.is_possible_number_with_reason(number)
-    verdict.problem = _PROBLEMS.get(reason, "not a valid number")
-    return verdict
+    return raw, False, "", country, _PROBLEMS.get(reason, "not a valid number")
 
 
 def _country(number: phonenumbers.PhoneNumber, found: str | None) -> str:

@@ -6,6 +6,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from dashboard.directory.models import EntryKind
 from integrations.threecx.simulator import Simulator, SimulatorConfig, SimulatorServer
 from tests.e2e.test_accounts_flow import sign_in
 from tests.integrations.threecx.clients import CLIENT_ID, CLIENT_SECRET
@@ -65,8 +66,8 @@ def test_an_admin_connects_a_pbx_syncs_it_and_explores_the_directory(
     progress = page.locator(".sync-progress")
     expect(progress).to_contain_text("Done:", timeout=SYNC_TIMEOUT_MS)
     bars = progress.locator("progress")
-    expect(bars).to_have_count(8)
-    for index in range(8):
+    expect(bars).to_have_count(len(EntryKind))
+    for index in range(len(EntryKind)):
         expect(bars.nth(index)).to_have_attribute("value", "100")
     expect(page.locator("#directory-summary")).to_contain_text("Last synced")
     screenshot(page, "connection")

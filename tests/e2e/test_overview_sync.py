@@ -47,7 +47,7 @@ def test_sync_now_on_the_overview_card_ends_with_the_directory_counts(
     card.get_by_role("button", name="Sync now").click()
     expect(card).to_contain_text("Last synced", timeout=SYNC_TIMEOUT_MS)
     expect(card).to_contain_text("Healthy")
-    expect(card.locator("dl.counts")).to_contain_text("Users")
+    expect(card.get_by_label("Directory counts")).to_contain_text("Users")
     expect(card.get_by_role("button", name="Sync now")).to_have_count(0)
     card.get_by_role("link", name="Directory").click()
     expect(page.locator("tbody tr")).to_have_count(30)

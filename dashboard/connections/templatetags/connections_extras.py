@@ -37,6 +37,14 @@ def kind_label(kind: str) -> str:
 
 
 @register.filter
+def counts_in_order(counts: dict[str, int]) -> list[tuple[str, int]]:
+    """A directory's counts per kind in the directory's own order (users first), whatever
+    order the database grouped them in."""
+    order = {kind: index for index, kind in enumerate(EntryKind)}
+    return sorted((counts or {}).items(), key=lambda item: order.get(item[0], len(order)))
+
+
+@register.filter
 def sparkline_points(history) -> str:
     return sparkline([total for _, total in history])
 

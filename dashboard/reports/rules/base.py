@@ -4,10 +4,10 @@ A rule reads the connection's visible directory (the generation users see) with 
 queries: it asks the database for the offending rows only, and turns those into `Hit`s.
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import cached_property
+from functools import cache, cached_property
 from typing import Any
 
 from django.db.models import Q, QuerySet
@@ -143,6 +143,21 @@ def isolated(text: str) -> str:
     return f"{ISOLATE}{text}{ISOLATE_END}" if text else ""
 
 
+def entries_found(kind: str, entries: QuerySet, summary: Callable[[str], str]) -> Iterator[Hit]:
+    """One hit per entry of `entries` (all of `kind`), the entry its subject, in number order;
+    `summary(label)` says what is wrong with it."""
+    rows = entries.values("external_id", "number", "name").order_by("number", "external_id")
+    for row in rows:
+        label = entry_label(kind, row["number"], row["name"])
+        yield Hit(
+            subject_kind=kind,
+            subject_external_id=row["external_id"],
+            subject_key=f"{kind}:{row['external_id']}",
+            subject_label=label,
+            summary=summary(label),
+        )
+
+
 def entry_label(
     kind: str,
     number: str,
@@ -157,11 +172,18 @@ def entry_label(
     An entry without a name (contacts often have none) is named as the directory lists it:
     by its company, else its phone number, else its 3CX id ("Contact #123").
     """
-    noun = str(dict(DirectoryEntry._meta.get_field("kind").choices).get(kind, kind))
+    noun = _kind_nouns().get(kind, kind)
     shown = next((text.strip() for text in (name, company, *phones) if text and text.strip()), "")
     if not shown and not number and external_id is not None:
         return f"{noun} #{external_id}"
     return " ".join(part for part in (noun, number[:40], isolated(shown[:NAME_MAX])) if part)
+
+
+@cache
+def _kind_nouns() -> dict[str, str]:
+    """Entry kinds' names ("Queue"): looked up once, labels are made tens of thousands of
+    times a pass on a large PBX."""
+    return {value: str(label) for value, label in DirectoryEntry._meta.get_field("kind").choices}
 
 
 def setting_value(source: dict[str, Any], name: str, *, what: str) -> Any:

@@ -6,7 +6,7 @@ from django.db.models import Exists, OuterRef
 
 from dashboard.directory.models import DirectoryRelation, EntryKind
 from dashboard.reports.models import Severity
-from dashboard.reports.rules.base import AuditContext, Hit, Rule, entry_label
+from dashboard.reports.rules.base import AuditContext, Hit, Rule, entries_found
 
 Kind = DirectoryRelation.Kind
 MEMBERS = {EntryKind.QUEUE: Kind.QUEUE_AGENT, EntryKind.RING_GROUP: Kind.RING_GROUP_MEMBER}
@@ -17,43 +17,19 @@ KEY_LABEL = "Key "
 def empty_groups(ctx: AuditContext) -> Iterator[Hit]:
     for kind, relation in MEMBERS.items():
         members = DirectoryRelation.objects.filter(source=OuterRef("pk"), kind=relation)
-        rows = (
-            ctx.entries(kind)
-            .filter(~Exists(members))
-            .values("external_id", "number", "name")
-            .order_by("number", "external_id")
-        )
         noun = "agents" if kind == EntryKind.QUEUE else "members"
-        for row in rows:
-            label = entry_label(kind, row["number"], row["name"])
-            yield Hit(
-                subject_kind=kind,
-                subject_external_id=row["external_id"],
-                subject_key=f"{kind}:{row['external_id']}",
-                subject_label=label,
-                summary=f"{label} has no {noun}",
-            )
+        empty = ctx.entries(kind).filter(~Exists(members))
+        yield from entries_found(kind, empty, lambda label, noun=noun: f"{label} has no {noun}")
 
 
 def ivr_without_targets(ctx: AuditContext) -> Iterator[Hit]:
     keys = DirectoryRelation.objects.filter(
         source=OuterRef("pk"), kind=Kind.IVR_FORWARD, label__startswith=KEY_LABEL
     )
-    rows = (
-        ctx.entries(EntryKind.IVR)
-        .filter(~Exists(keys))
-        .values("external_id", "number", "name")
-        .order_by("number", "external_id")
+    ivrs = ctx.entries(EntryKind.IVR).filter(~Exists(keys))
+    yield from entries_found(
+        EntryKind.IVR, ivrs, lambda label: f"{label}: no menu key leads anywhere"
     )
-    for row in rows:
-        label = entry_label(EntryKind.IVR, row["number"], row["name"])
-        yield Hit(
-            subject_kind=EntryKind.IVR,
-            subject_external_id=row["external_id"],
-            subject_key=f"ivr:{row['external_id']}",
-            subject_label=label,
-            summary=f"{label}: no menu key leads anywhere",
-        )
 
 
 RULES = (

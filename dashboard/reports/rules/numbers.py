@@ -10,7 +10,13 @@ from django.db.models.functions import Cast
 
 from dashboard.directory.models import EntryKind
 from dashboard.reports.models import PhoneNumberVerdict, Severity
-from dashboard.reports.phones import phone_verdicts_fill, union_sql, verdicts_joined
+from dashboard.reports.phones import (
+    phone_verdicts_add,
+    phone_verdicts_exist,
+    phone_verdicts_fill,
+    union_sql,
+    verdicts_joined,
+)
 from dashboard.reports.rules.base import AuditContext, Hit, Rule, entry_label, isolated
 
 #: (entry kind, field name in findings, what holds it) for every number the rule checks.
@@ -35,9 +41,13 @@ def invalid(ctx: AuditContext) -> Iterator[Hit]:
         .exclude(raw=None)
         for index, (kind, _, source) in enumerate(NUMBERS)
     ]
-    _verdicts_fill(ctx)
+    # A region's first audit parses every text first (one statement finds them); later ones
+    # take the few texts without a verdict (new or changed numbers) from the query below,
+    # which returns them anyway: that saves a scan of every number.
+    if "numbers.filled" not in ctx.memo and not phone_verdicts_exist(region=ctx.region):
+        _verdicts_fill(ctx)
     columns = ("source", "external_id", "number", "name", "company", "phone", "mobile", "raw")
-    # Not valid: an invalid verdict, or none at all (too long to be kept as a number).
+    # Not valid: an invalid verdict, or none (not parsed yet, or too long to be a number).
     rows = verdicts_joined(
         texts,
         columns,
@@ -46,10 +56,17 @@ def invalid(ctx: AuditContext) -> Iterator[Hit]:
         params=[False],
         order_by="t.source, t.number, t.name, t.external_id",
     )
+    unparsed = {values[-1] for *values, valid, _, _, _ in rows if valid is None}
+    added = phone_verdicts_add(region=ctx.region, texts=unparsed) if unparsed else {}
+    ctx.memo["numbers.filled"] = True  # every number this module reads has a verdict now
     offending = []
     problems = {}
-    for *values, _, _, _, problem in rows:
+    for *values, valid, _, _, problem in rows:
         row = dict(zip(columns, values, strict=True))
+        if valid is None and row["raw"] in added:
+            _, valid, _, _, problem = added[row["raw"]]
+            if valid:
+                continue
         kind, field, _ = NUMBERS[row["source"]]
         offending.append((kind, field, row))
         if problem is not None:
@@ -70,7 +87,7 @@ def invalid(ctx: AuditContext) -> Iterator[Hit]:
             subject_key=f"{kind}:{row['external_id']}:{field}",
             subject_label=label,
             summary=f"{label}: {field} “{isolated(row['raw'])}”: {problem}",
-            details={"field": field, "number": row["raw"], "problem": problem},
+            details={"field": field, "number": row["raw"], "problem": problem},  # jsonb's order
         )
 
 
@@ -82,6 +99,7 @@ def duplicate_contacts(ctx: AuditContext) -> Iterator[Hit]:
     for row in rows:
         by_number[row["e164"]].append(row)
     for e164, group in by_number.items():
+        count = group[0]["sharing"]
         names = [
             entry_label(
                 EntryKind.CONTACT,
@@ -98,14 +116,16 @@ def duplicate_contacts(ctx: AuditContext) -> Iterator[Hit]:
             subject_external_id=first["external_id"],
             subject_key=f"number:{e164}",
             subject_label=f"Contacts with number {e164}",
-            summary=f"{len(group):,} contacts have the number {e164}: {', '.join(names[:3])}"
+            summary=f"{count:,} contacts have the number {e164}: {', '.join(names[:3])}"
             + ("..." if len(names) > 3 else ""),
+            # Keys in jsonb's order (length, then bytes): what PostgreSQL returns compares
+            # equal as text, without decoding (engine._described_same).
             details={
+                "count": count,
                 "number": e164,
-                "count": len(group),
                 "contacts": [
-                    {"external_id": row["external_id"], "name": row["name"], "number": row["main"]}
-                    for row in group[:CONTACTS_LISTED]
+                    {"name": row["name"], "number": row["main"], "external_id": row["external_id"]}
+                    for row in group
                 ],
             },
         )
@@ -124,28 +144,35 @@ def _verdicts_fill(ctx: AuditContext) -> None:
 
 
 def _with_e164(ctx: AuditContext, contacts: QuerySet) -> list[dict]:
-    """Contacts that share the E.164 form of their business number, else of their mobile
-    ("e164", and that number as written, "main"), ordered by it; contacts with neither valid
-    are left out. One pass: both numbers joined with their verdicts, a window count."""
+    """The first CONTACTS_LISTED contacts (by name) of each E.164 number that several share,
+    the number of their business number, else of their mobile ("e164", that number as written,
+    "main", and how many share it, "sharing"), ordered by it; contacts with neither valid are
+    left out. One pass: both numbers joined with their verdicts, window functions. Only the
+    listed contacts leave the database: two thirds of a large messy phonebook share a number."""
     columns = ("external_id", "name", "company", "phone", "mobile")
     _verdicts_fill(ctx)
     contacts_sql, params = union_sql([contacts.exclude(phone="", mobile="")], columns)
     verdict = PhoneNumberVerdict._meta.db_table
     sql = f"""
-        SELECT external_id, name, company, main, e164 FROM (
-            SELECT c.external_id, c.name, c.company,
-                CASE WHEN p.e164 IS NOT NULL THEN c.phone ELSE c.mobile END AS main,
-                COALESCE(p.e164, m.e164) AS e164,
-                COUNT(*) OVER (PARTITION BY COALESCE(p.e164, m.e164)) AS sharing
-            FROM ({contacts_sql}) c
-            LEFT JOIN {verdict} p ON p.region = %s AND p.valid = %s AND p.raw = c.phone
-            LEFT JOIN {verdict} m ON m.region = %s AND m.valid = %s AND m.raw = c.mobile
+        SELECT external_id, name, company, main, e164, sharing FROM (
+            SELECT external_id, name, company, main, e164,
+                COUNT(*) OVER (PARTITION BY e164) AS sharing,
+                ROW_NUMBER() OVER (PARTITION BY e164 ORDER BY name, external_id) AS place
+            FROM (
+                SELECT c.external_id, c.name, c.company,
+                    CASE WHEN p.e164 IS NOT NULL THEN c.phone ELSE c.mobile END AS main,
+                    COALESCE(p.e164, m.e164) AS e164
+                FROM ({contacts_sql}) c
+                LEFT JOIN {verdict} p ON p.region = %s AND p.valid = %s AND p.raw = c.phone
+                LEFT JOIN {verdict} m ON m.region = %s AND m.valid = %s AND m.raw = c.mobile
+            ) numbered
+            WHERE e164 IS NOT NULL
         ) t
-        WHERE e164 IS NOT NULL AND sharing > 1
-        ORDER BY e164, name, external_id
+        WHERE sharing > 1 AND place <= %s
+        ORDER BY e164, place
     """  # noqa: S608 - table names from the models, values as parameters
     with database.cursor() as cursor:
-        cursor.execute(sql, [*params, ctx.region, True, ctx.region, True])
+        cursor.execute(sql, [*params, ctx.region, True, ctx.region, True, CONTACTS_LISTED])
         names = [column[0] for column in cursor.description]
         return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 

@@ -10,7 +10,7 @@ from dashboard.reports.rules.base import (
     AuditContext,
     Hit,
     Rule,
-    entry_label,
+    entries_found,
     setting_value,
 )
 
@@ -41,21 +41,8 @@ def extensions_unregistered(ctx: AuditContext) -> Iterator[Hit]:
 
 
 def _not_registered(ctx: AuditContext, kind: str, *, column: str, what: str) -> Iterator[Hit]:
-    rows = (
-        ctx.entries(kind)
-        .filter(**{column: False})
-        .values("external_id", "number", "name")
-        .order_by("number", "external_id")
-    )
-    for row in rows:
-        label = entry_label(kind, row["number"], row["name"])
-        yield Hit(
-            subject_kind=kind,
-            subject_external_id=row["external_id"],
-            subject_key=f"{kind}:{row['external_id']}",
-            subject_label=label,
-            summary=f"{label} {what}",
-        )
+    offline = ctx.entries(kind).filter(**{column: False})
+    yield from entries_found(kind, offline, lambda label: f"{label} {what}")
 
 
 RULES = (

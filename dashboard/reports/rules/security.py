@@ -14,6 +14,7 @@ from dashboard.reports.rules.base import (
     Hit,
     Rule,
     RuleSkipped,
+    entries_found,
     entry_label,
     setting_value,
 )
@@ -64,23 +65,13 @@ def admins_without_2fa(ctx: AuditContext) -> Iterator[Hit]:
 
 
 def users_without_2fa(ctx: AuditContext) -> Iterator[Hit]:
-    rows = (
+    users = (
         ctx.entries(EntryKind.USER)
         .filter(Q(is_admin=False) | Q(is_admin__isnull=True))
         .exclude(enabled=False)
         .exclude(require_2fa=True)
-        .values("external_id", "number", "name")
-        .order_by("number", "external_id")
     )
-    for row in rows:
-        label = entry_label(EntryKind.USER, row["number"], row["name"])
-        yield Hit(
-            subject_kind=EntryKind.USER,
-            subject_external_id=row["external_id"],
-            subject_key=f"user:{row['external_id']}",
-            subject_label=label,
-            summary=f"{label}: 2FA is not required",
-        )
+    yield from entries_found(EntryKind.USER, users, lambda label: f"{label}: 2FA is not required")
 
 
 def antihacking_weak(ctx: AuditContext) -> Iterator[Hit]:

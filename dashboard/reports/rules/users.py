@@ -8,29 +8,22 @@ from django.db.models.functions import Lower, Trim
 
 from dashboard.directory.models import EntryKind
 from dashboard.reports.models import Severity
-from dashboard.reports.rules.base import AuditContext, Hit, Rule, entry_label, isolated
+from dashboard.reports.rules.base import (
+    AuditContext,
+    Hit,
+    Rule,
+    entries_found,
+    entry_label,
+    isolated,
+)
 
 #: Names of the others listed in one finding's details.
 OTHERS_LISTED = 20
 
 
 def no_email(ctx: AuditContext) -> Iterator[Hit]:
-    rows = (
-        ctx.entries(EntryKind.USER)
-        .filter(email="")
-        .exclude(enabled=False)
-        .values("external_id", "number", "name")
-        .order_by("number", "external_id")
-    )
-    for row in rows:
-        label = entry_label(EntryKind.USER, row["number"], row["name"])
-        yield Hit(
-            subject_kind=EntryKind.USER,
-            subject_external_id=row["external_id"],
-            subject_key=f"user:{row['external_id']}",
-            subject_label=label,
-            summary=f"{label} has no email address",
-        )
+    users = ctx.entries(EntryKind.USER).filter(email="").exclude(enabled=False)
+    yield from entries_found(EntryKind.USER, users, lambda label: f"{label} has no email address")
 
 
 def duplicate_email(ctx: AuditContext) -> Iterator[Hit]:

@@ -24,7 +24,7 @@ from .model import complete
 ANTIHACKING_DEFAULTS: dict[str, Any] = {
     "SecurityDefenseProgram": True,
     "HackAuthRequests": 25,
-    "HackChallengeRequests": 25,
+    "HackChallengeRequests": 1000,
     "HackBlacklistDuration": 86400,
     "HackBarrierGreen": 2000,
     "HackBarrierAmber": 1000,
@@ -36,7 +36,7 @@ ANTIHACKING_WEAK: dict[str, Any] = {
     **ANTIHACKING_DEFAULTS,
     "SecurityDefenseProgram": False,
     "HackAuthRequests": 100,
-    "HackChallengeRequests": 500,
+    "HackChallengeRequests": 5000,
     "HackBlacklistDuration": 300,
 }
 #: A UK number (Ofcom's drama range): international for a PBX in the US demo region.

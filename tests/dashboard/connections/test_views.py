@@ -51,6 +51,11 @@ class TestList:
         page = client_for(viewer).get(reverse("organization_home", args=[organization.pk]))
         assert "Healthy" in page.text
         assert "Contacts" in page.text and str(simulator.simulator.config.contacts) in page.text
+        counts = page.text.split('aria-label="Directory counts">', 1)[1].split("</dl>", 1)[0]
+        labels = re.findall(r"<dt>([^<]+)</dt>", counts)
+        # In the directory's order, whatever order the database grouped them in.
+        assert labels[:3] == ["Users", "Departments", "Contacts"]
+        assert labels[-1] == "SIP devices"
 
     @pytest.mark.parametrize("page", ["organization_home", "connection_list"])
     def test_a_card_never_synced_offers_sync_now_to_admins(

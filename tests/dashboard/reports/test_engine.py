@@ -237,3 +237,27 @@ def test_a_full_pass_costs_the_same_queries_however_many_rows(organization):
     fill(small, 1)
     fill(large, 5)
     assert audit_queries(small) == audit_queries(large) < 80
+
+
+def test_a_second_audit_with_nothing_changed_rewrites_no_finding(directory):
+    directory.user("101", email="", mobile="0791 not a number")
+    for name in ("Ann", "Bea"):
+        directory.entry(EntryKind.CONTACT, name=name, phone="020 7946 0333")
+    first = directory.audit()
+    with CaptureQueriesContext(db) as queries:
+        again = directory.audit()
+    assert (again.opened, again.refreshed, again.resolved) == (0, first.opened, 0)
+    rewrites = [
+        q["sql"] for q in queries if q["sql"].startswith('UPDATE "reports_finding" SET "severity"')
+    ]
+    assert rewrites == []
+
+
+def test_details_that_changed_are_rewritten(directory):
+    directory.user("101", mobile="0791 not a number")
+    directory.audit()
+    finding = directory.open("numbers.invalid")[0]
+    Finding.objects.filter(pk=finding.pk).update(details={"problem": "stale", "field": "mobile"})
+    directory.audit()
+    assert Finding.objects.get(pk=finding.pk).details == finding.details
+    assert finding.details["problem"] != "stale"

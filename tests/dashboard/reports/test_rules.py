@@ -6,7 +6,7 @@ import pytest
 from django.utils import timezone
 
 from dashboard.directory.models import DirectoryRelation, EntryKind
-from dashboard.reports.models import Severity
+from dashboard.reports.models import PhoneNumberVerdict, Severity
 from dashboard.reports.rules import RULES, rule_get
 from tests.dashboard.reports.directory import SyncedDirectory
 
@@ -365,3 +365,37 @@ def test_contacts_without_a_name_are_named_by_company_number_or_3cx_id(directory
     [invalid] = directory.open("numbers.invalid")
     assert invalid.subject_label == f"Contact {FSI}0791 not a number{PDI}"
     assert "Contact:" not in invalid.summary
+
+
+def test_numbers_written_after_the_first_audit_are_judged_at_the_next(directory):
+    directory.user("101", mobile="+44 20 7946 0000")
+    directory.entry(EntryKind.CONTACT, name="Ann", phone="020 7946 0111")
+    directory.audit()
+    assert directory.open("numbers.invalid") == []
+
+    user = directory.user("102", mobile="0791 not a number")
+    directory.entry(EntryKind.CONTACT, name="Bea", phone="+44 20 7946 0111")
+    directory.entry(EntryKind.CONTACT, name="Cid", mobile="+44 7911 123456")
+    directory.audit()
+    [invalid] = directory.open("numbers.invalid")
+    assert (invalid.subject_external_id, invalid.details["number"]) == (
+        user.external_id,
+        "0791 not a number",
+    )
+    [shared] = directory.open("contacts.duplicate_number")
+    assert shared.details["number"] == "+442079460111"
+    assert [c["name"] for c in shared.details["contacts"]] == ["Ann", "Bea"]
+    assert PhoneNumberVerdict.objects.get(region="GB", raw="+44 7911 123456").valid
+
+
+def test_a_number_shared_by_many_contacts_counts_them_all_and_lists_the_first(directory):
+    for index in range(25):
+        directory.entry(EntryKind.CONTACT, name=f"Contact {index:02}", phone="020 7946 0222")
+    directory.audit()
+    [shared] = directory.open("contacts.duplicate_number")
+    assert shared.details["count"] == 25
+    assert [c["name"] for c in shared.details["contacts"]] == [
+        f"Contact {index:02}" for index in range(20)
+    ]
+    assert shared.summary.startswith("25 contacts have the number +442079460222: ")
+    assert shared.summary.endswith("...")
