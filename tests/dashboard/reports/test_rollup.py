@@ -61,7 +61,10 @@ def rows(page: str) -> list[str]:
 def test_only_provider_staff_see_it(client, client_for, owner, provider_staff):
     assert client.get(URL).status_code == 302  # to sign in
     assert client_for(owner).get(URL).status_code == 404
-    assert client_for(provider_staff).get(URL).status_code == 200
+    page = client_for(provider_staff).get(URL)
+    assert page.status_code == 200
+    digest = reverse("reports:provider_digest_settings")
+    assert f'<a href="{digest}">E-mail digest of all organisations</a>' in page.content.decode()
 
 
 def test_provider_staff_get_a_link_to_it_in_the_top_bar(client_for, owner, provider_staff):
