@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "dashboard.connections",
     "dashboard.storage",
     "dashboard.reports",
+    "dashboard.exports",
     "integrations.threecx",
 ]
 
@@ -167,6 +168,9 @@ CELERY_BEAT_SCHEDULE = {
     # Sends the daily and weekly audit digests that are due (each subscription at most once
     # per period, whenever this runs).
     "reports-digests-send": {"task": "reports.digests_send", "schedule": 60 * 60.0},
+    # Deletes the files of exports older than DASHBOARD_EXPORT_RETENTION_DAYS (their rows
+    # stay, marked expired).
+    "exports-purge": {"task": "exports.purge", "schedule": 60 * 60.0},
 }
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 
@@ -253,6 +257,12 @@ STORAGES = {
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+    # Files of background exports (dashboard/exports): any storage backend will do; they are
+    # served only through the dashboard's download view, never by URL.
+    "exports": {
+        "BACKEND": "django.core.files.storage.FileSystemStorage",
+        "OPTIONS": {"location": str(VAR_DIR / "exports")},
+    },
 }
 
 LANGUAGE_CODE = "en-gb"
@@ -298,6 +308,11 @@ JOB_RETENTION_DAYS = env_int("DASHBOARD_JOB_RETENTION_DAYS", 30, minimum=1)
 #: connection together, may open per minute.
 STORAGE_BROWSE_PER_USER = env_int("DASHBOARD_STORAGE_BROWSE_PER_USER", 30, minimum=1)
 STORAGE_BROWSE_PER_CONNECTION = env_int("DASHBOARD_STORAGE_BROWSE_PER_CONNECTION", 60, minimum=1)
+#: Days an export's file can be downloaded before beat deletes it.
+EXPORT_RETENTION_DAYS = env_int("DASHBOARD_EXPORT_RETENTION_DAYS", 7, minimum=1)
+#: Exports of up to this many rows stream straight back; bigger ones (and every export
+#: across connections) are prepared in the background.
+EXPORT_DIRECT_MAX_ROWS = env_int("DASHBOARD_EXPORT_DIRECT_MAX_ROWS", 10_000, minimum=0)
 
 # --- 3CX connections ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ urlpatterns = [
         include("dashboard.storage.urls"),
     ),
     path("", include("dashboard.reports.urls")),
+    path("exports/", include("dashboard.exports.urls")),
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
 ]

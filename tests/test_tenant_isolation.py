@@ -16,9 +16,10 @@ from django.utils import timezone
 
 from dashboard.connections.models import ConnectionCheck
 from dashboard.directory.models import DirectoryEntry, DirectoryState, EntryKind, SyncRun
+from dashboard.exports.models import Export
 from dashboard.reports.models import AuditRun, Finding
 from dashboard.storage.models import StorageBrowse
-from dashboard.tenants.models import Membership, Organization, Role
+from dashboard.tenants.models import Activity, Membership, Organization, Role
 from integrations.threecx.models import ThreeCXConnection
 from tests.factories import InvitationFactory, MembershipFactory, OrganizationFactory, UserFactory
 
@@ -91,6 +92,15 @@ OBJECT_FOR_PARAMETER: dict[str, Callable[[World, str], object]] = {
         ).pk
     ),
     "finding_id": lambda world, key: finding_in(world.organization(key)).pk,
+    "export_id": lambda world, key: (
+        Export.objects.create(
+            organization=world.organization(key),
+            source="directory.entries",
+            kwargs={"kind": "users"},
+            title="Users",
+            filename="users.csv",
+        ).pk
+    ),
     "rule_id": lambda world, key: "routing.nowhere",
 }
 
@@ -298,8 +308,11 @@ def test_a_get_writes_nothing_and_calls_no_pbx(client, route):
         for q in queries
         if q["sql"].lstrip().upper().startswith(("INSERT", "UPDATE", "DELETE"))
         and "django_session" not in q["sql"]
+        # A CSV download is an export, and every export is on record.
+        and not q["sql"].startswith('INSERT INTO "tenants_activity"')
     ]
     assert writes == [], url
+    assert set(Activity.objects.values_list("action", flat=True)) <= {"export.created"}, url
     assert not enqueued.called, url
 
 

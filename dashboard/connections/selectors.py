@@ -13,6 +13,14 @@ from integrations.threecx.models import ThreeCXConnection
 
 CHART_RUNS = 20
 
+#: A connection's health as its card (and the connection list's export) names it.
+HEALTH_LABELS = {
+    "ok": "Healthy",
+    "error": "Error",
+    "disabled": "Disabled",
+    "new": "Not synced yet",
+}
+
 
 @dataclass
 class ConnectionCard:
@@ -32,6 +40,10 @@ class ConnectionCard:
         if self.state is None or self.state.last_success_at is None:
             return "new"
         return "ok"
+
+    @property
+    def health_label(self) -> str:
+        return HEALTH_LABELS[self.health]
 
 
 def connection_list(*, organization: Organization) -> QuerySet[ThreeCXConnection]:
@@ -57,7 +69,9 @@ def connection_get(access: OrganizationAccess, connection_id: Any) -> ThreeCXCon
     )
 
 
-def connection_cards(*, organization) -> list[ConnectionCard]:
+def connection_cards(*, organization: Organization) -> list[ConnectionCard]:
+    """The connection list as its page shows it (and exports it): one card per connection,
+    by name, with its health, sync state and recent totals."""
     connections = list(connection_list(organization=organization))
     runs = SyncRun.objects.filter(connection__in=connections).order_by("-created_at")
     active = {r.connection_id: r for r in runs.filter(status__in=SyncRun.ACTIVE)}

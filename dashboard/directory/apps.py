@@ -8,6 +8,8 @@ class DirectoryConfig(AppConfig):
     verbose_name = "3CX directory"
 
     def ready(self) -> None:
+        from dashboard.directory.exports import export_sources_register
         from dashboard.directory.search import sqlite_function_register
 
+        export_sources_register()
         connection_created.connect(sqlite_function_register, dispatch_uid="directory_unaccent")

@@ -4,9 +4,7 @@
 reads the rows per page from the query string.
 """
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from django import forms
 
@@ -24,7 +22,7 @@ from dashboard.directory.filters import (
     TrunkFilter,
     UserFilter,
 )
-from dashboard.directory.models import DirectoryEntry, EntryKind
+from dashboard.directory.models import EntryKind
 
 PAGE_SIZES = (10, 25, 50, 100)
 DEFAULT_PAGE_SIZE = 50
@@ -56,18 +54,6 @@ class Column:
     sort: str = ""
 
 
-def _yes_no(value: bool | None) -> str:
-    return "" if value is None else ("yes" if value else "no")
-
-
-def _attr(name: str) -> Callable[[DirectoryEntry], Any]:
-    def get(entry: DirectoryEntry) -> Any:
-        value = getattr(entry, name)
-        return _yes_no(value) if isinstance(value, bool) else value
-
-    return get
-
-
 @dataclass(frozen=True)
 class Listing:
     kind: str
@@ -75,7 +61,7 @@ class Listing:
     label: str
     filterset: type[EntryFilter]
     columns: tuple[Column, ...]
-    #: (header, attribute) for the CSV export; booleans become yes/no.
+    #: (header, attribute) of the export's columns (`dashboard.directory.exports`).
     csv_fields: tuple[tuple[str, str], ...]
     #: What an entry of this kind is called in sentences ("ring group").
     noun: str
@@ -85,16 +71,6 @@ class Listing:
     def row_template(self) -> str:
         shared = self.kind in (EntryKind.QUEUE, EntryKind.RING_GROUP, EntryKind.IVR)
         return f"directory/rows/_{'members' if shared else self.kind}.html"
-
-    def csv_header(self) -> list[str]:
-        return ["Connection", "3CX Id", *(header for header, _ in self.csv_fields)]
-
-    def csv_row(self, entry: DirectoryEntry) -> list[Any]:
-        return [
-            entry.connection.name,
-            entry.external_id,
-            *(_attr(name)(entry) for _, name in self.csv_fields),
-        ]
 
 
 _NUMBER_NAME = (("Number", "number"), ("Name", "name"))
@@ -124,9 +100,9 @@ LISTINGS: dict[str, Listing] = {
                 ("First name", "first_name"),
                 ("Last name", "last_name"),
                 ("Email", "email"),
+                ("Department", "department"),
                 ("Mobile", "mobile"),
                 ("Caller ID", "phone"),
-                ("Department", "department"),
                 ("Enabled", "enabled"),
                 ("Registered", "is_registered"),
                 ("2FA required", "require_2fa"),

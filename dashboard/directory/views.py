@@ -1,33 +1,30 @@
 """Directory pages: listings per kind, one entry, and the change history of syncs.
 
-Nothing here writes. A listing is one view with three outputs from the same filtered
-queryset: the full page, the HTMX fragment that live search, sorting and paging swap in,
-and a CSV export streamed row by row.
+Nothing here writes but the activity log entry of an export. A listing is one view with
+three outputs from the same filtered queryset (`dashboard.directory.exports`): the full page,
+the HTMX fragment that live search, sorting and paging swap in, and its export (the
+`?format=csv` link streams a small one; `dashboard.exports` makes the others).
 """
 
-import csv
-import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from django.core.paginator import Page, Paginator
 from django.db.models import QuerySet
-from django.http import (
-    Http404,
-    HttpResponse,
-    QueryDict,
-    StreamingHttpResponse,
-)
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import render
 from django.urls import reverse
-from django.utils import timezone
-from django.utils.text import slugify
 from django.views.decorators.http import require_GET
 
 from dashboard.connections.selectors import connection_get, connection_list
 from dashboard.directory import selectors
-from dashboard.directory.filters import ChangeFilter
+from dashboard.directory.exports import (
+    ENTRIES,
+    change_filterset,
+    entry_filterset,
+    listing_get,
+)
 from dashboard.directory.listings import LISTING_FOR_KIND, LISTINGS, Listing, PageSizeForm
 from dashboard.directory.models import (
     DirectoryEntry,
@@ -35,6 +32,7 @@ from dashboard.directory.models import (
     SyncChange,
     SyncRun,
 )
+from dashboard.exports.views import export_from_listing
 from dashboard.htmx import HtmxHttpRequest, fragment_or_page
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
 from integrations.threecx.models import ThreeCXConnection
@@ -48,7 +46,7 @@ CHANGES_PER_PAGE = 50
 @require_GET
 def directory_list(request: HtmxHttpRequest, access: OrganizationAccess, kind: str) -> HttpResponse:
     """One kind of entry across every connection of the organisation."""
-    listing = _listing(kind)
+    listing = listing_get(kind)
     connections = list(connection_list(organization=access.organization))
     return _entry_listing(request, access, listing, connections, connection=None)
 
@@ -59,7 +57,7 @@ def connection_directory_list(
     request: HtmxHttpRequest, access: OrganizationAccess, connection_id, kind: str
 ) -> HttpResponse:
     """One kind of entry of one connection."""
-    listing = _listing(kind)
+    listing = listing_get(kind)
     connection = connection_get(access, connection_id)
     return _entry_listing(request, access, listing, [connection], connection=connection)
 
@@ -69,7 +67,7 @@ def connection_directory_list(
 def directory_entry_detail(
     request: HtmxHttpRequest, access: OrganizationAccess, connection_id, kind: str, external_id: int
 ) -> HttpResponse:
-    listing = _listing(kind)
+    listing = listing_get(kind)
     connection = connection_get(access, connection_id)
     context: dict[str, Any] = {
         "organization": access.organization,
@@ -140,13 +138,6 @@ def sync_run_changes(request: HtmxHttpRequest, access: OrganizationAccess, run_i
 # --- listings ------------------------------------------------------------------------------
 
 
-def _listing(kind: str) -> Listing:
-    try:
-        return LISTINGS[kind]
-    except KeyError:
-        raise Http404(f"There is no “{kind}” list in the directory.") from None
-
-
 def _entry_listing(
     request: HtmxHttpRequest,
     access: OrganizationAccess,
@@ -155,20 +146,21 @@ def _entry_listing(
     *,
     connection: ThreeCXConnection | None,
 ) -> HttpResponse:
-    entries = selectors.entry_list(
-        organization=access.organization, kind=listing.kind, connection=connection
-    )
-    filterset = listing.filterset(
-        request.GET,
-        queryset=entries,
+    if request.GET.get("format") == "csv":
+        return export_from_listing(
+            request,
+            source=ENTRIES,
+            organization=access.organization,
+            kwargs={"kind": listing.slug, "connection_id": connection.pk if connection else None},
+        )
+    filterset = entry_filterset(
         organization=access.organization,
+        listing=listing,
+        params=request.GET,
         connections=connections,
         connection=connection,
     )
-    if request.GET.get("format") == "csv":
-        return _csv_response(
-            listing, filterset.qs, access=access, connection=connection, connections=connections
-        )
+    entries = filterset.queryset
     page_form = PageSizeForm(request.GET)
     paginator = selectors.EntryPaginator(
         filterset.qs,
@@ -332,59 +324,6 @@ def _url(path: str, query: QueryDict, *, page: Page | None = None) -> str:
     return f"{path}?{query.urlencode()}" if query else path
 
 
-# --- CSV export ----------------------------------------------------------------------------
-
-
-class _Echo:
-    """A file-like object that hands back what csv.writer writes, for streaming."""
-
-    def write(self, value: str) -> str:
-        return value
-
-
-# Spreadsheets run a cell as a formula when it starts with one of these, even after leading
-# whitespace (" =1+1", "\n@SUM(...)"); a leading tab or carriage return is refused as well.
-_FORMULA_START = ("=", "+", "-", "@")
-_CONTROL_START = ("\t", "\r")
-# Only a value that is nothing but a phone number keeps its "+": "+14155550107 / 07" is a
-# division to a spreadsheet.
-_PHONE_NUMBER = re.compile(r"\+?[0-9][0-9 ]*")
-
-
-def csv_cell(value: Any) -> str:
-    """`value` as CSV text a spreadsheet will show, never run: a formula gets a leading '."""
-    text = "" if value is None else str(value)
-    if _PHONE_NUMBER.fullmatch(text):
-        return text
-    if text.startswith(_CONTROL_START) or text.lstrip().startswith(_FORMULA_START):
-        return f"'{text}"
-    return text
-
-
-def _csv_response(
-    listing: Listing,
-    entries: QuerySet[DirectoryEntry],
-    *,
-    access: OrganizationAccess,
-    connection: ThreeCXConnection | None,
-    connections: list[ThreeCXConnection],
-) -> StreamingHttpResponse:
-    writer = csv.writer(_Echo())
-
-    def rows() -> Iterator[str]:
-        # The byte order mark lets spreadsheet programs read accents, CJK and Arabic right.
-        yield "\ufeff" + writer.writerow(listing.csv_header())
-        found = entries.iterator(chunk_size=2000)
-        for entry in selectors.entries_attach_connections(found, connections):
-            yield writer.writerow([csv_cell(v) for v in listing.csv_row(entry)])
-
-    scope = slugify(connection.name if connection else access.organization.name) or "directory"
-    filename = f"{scope}-{listing.slug}-{timezone.localdate():%Y-%m-%d}.csv"
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
-
-
 # --- entries and changes -------------------------------------------------------------------
 
 
@@ -445,7 +384,7 @@ def _change_listing(
     has_runs: bool,
     first_run: bool | None,
 ) -> HttpResponse:
-    change_filter = ChangeFilter(request.GET, queryset=changes)
+    change_filter = change_filterset(request.GET, changes)
     page = Paginator(change_filter.qs, CHANGES_PER_PAGE).get_page(request.GET.get("page"))
     query = _query_state(request.GET)
     context = {

@@ -8,6 +8,10 @@ class ReportsConfig(AppConfig):
 
     def ready(self) -> None:
         from dashboard.directory.signals import directory_switched
+        from dashboard.exports.sources import export_source_register
+        from dashboard.reports.exports import FINDINGS, ROLLUP
         from dashboard.reports.receivers import audit_after_directory_switch
 
         directory_switched.connect(audit_after_directory_switch, dispatch_uid="reports_audit")
+        export_source_register(FINDINGS)
+        export_source_register(ROLLUP)

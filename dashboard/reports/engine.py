@@ -13,12 +13,12 @@ column is written when that stops being so (resolved, or the rule skipped). Read
 on a large PBX, for a value the audit state already holds.
 
 The number of queries depends on the number of rules, not on the number of entries or
-findings: rules ask for offending rows only, and findings are written in bulk.
+findings: rules ask for offending rows only and stage them (`dashboard.reports.staging`), the
+rules that find many subjects as one INSERT ... SELECT, and the findings are recorded from the
+staged hits by a few statements.
 """
 
-import json
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -44,17 +44,14 @@ from dashboard.reports.models import (
     PhoneNumberVerdict,
     Severity,
 )
-from dashboard.reports.rules import RULES, SYSTEM_STATUS, AuditContext, Hit, Rule, RuleSkipped
+from dashboard.reports.rules import RULES, SYSTEM_STATUS, AuditContext, Rule, RuleSkipped
 from dashboard.reports.rules.base import parse_time
+from dashboard.reports.staging import HitStage
 
 logger = logging.getLogger(__name__)
 
-BATCH = 2000
 NOT_SYNCED = "No successful sync of this connection yet."
 NOT_IN_PASS = "Not part of this pass."  # noqa: S105 - a reason, not a secret
-#: Fields of a finding that a refresh rewrites when the rule describes it differently now.
-REFRESHED = ("severity", "summary", "details", "subject_label", "subject_external_id")
-# (`_described_same` unpacks them in this order.)
 
 
 @dataclass
@@ -84,32 +81,36 @@ def connection_audit(
     state = DirectoryState.objects.select_related("last_run").filter(connection=connection).first()
     outcome = AuditOutcome(generation=state.generation if state else None)
     statistics_ensure()
-    hits: dict[str, dict[str, Hit]] = {}
     ctx = AuditContext(connection=connection, state=state, now=now) if state else None
-    for rule in rules:
-        reason = rule_skip_reason(rule, state)
-        if reason is None:
-            try:
-                found = {}
-                for hit in rule.evaluate(ctx):
-                    found.setdefault(hit.subject_key, hit)  # the first of duplicate keys wins
-            except RuleSkipped as exc:
-                reason = str(exc)
-        if reason is not None:
-            outcome.rules_skipped.append({"rule": rule.id, "reason": reason})
-            continue
-        outcome.rules_run.append(rule.id)
-        hits[rule.id] = found
-    # Rules not run (skipped, or left out of `rules`) keep their findings as they were.
-    skipped = {item["rule"] for item in outcome.rules_skipped}
-    outcome.rules_skipped += [
-        {"rule": rule.id, "reason": NOT_IN_PASS}
-        for rule in RULES
-        if rule.id not in hits and rule.id not in skipped
-    ]
-    with transaction.atomic():
+    ran: list[str] = []
+    # One transaction: the rules' hits are compared with the findings as they are staged,
+    # and the audit state's lock keeps another pass of this connection from recording in
+    # between.
+    with transaction.atomic(), HitStage.open(connection) as stage:
         previous = AuditState.objects.select_for_update().filter(connection=connection).first()
-        _findings_record(connection, hits, now=now, outcome=outcome, previous=previous)
+        for rule in rules:
+            reason = rule_skip_reason(rule, state)
+            if reason is None:
+                ctx.rule, ctx.stage = rule, stage
+                try:
+                    # Set-based rules stage their hits themselves and yield none.
+                    stage.add(rule.id, rule.evaluate(ctx), severity=rule.severity)
+                except RuleSkipped as exc:
+                    stage.discard(rule.id)
+                    reason = str(exc)
+            if reason is not None:
+                outcome.rules_skipped.append({"rule": rule.id, "reason": reason})
+                continue
+            outcome.rules_run.append(rule.id)
+            ran.append(rule.id)
+        # Rules not run (skipped, or left out of `rules`) keep their findings as they were.
+        skipped = {item["rule"] for item in outcome.rules_skipped}
+        outcome.rules_skipped += [
+            {"rule": rule.id, "reason": NOT_IN_PASS}
+            for rule in RULES
+            if rule.id not in ran and rule.id not in skipped
+        ]
+        _findings_record(connection, stage, ran, now=now, outcome=outcome, previous=previous)
         audit_state_refresh(connection=connection, run=run, now=now, outcome=outcome, state=state)
     return outcome
 
@@ -266,170 +267,24 @@ def _work(run: AuditRun) -> dict[str, Any]:
 
 def _findings_record(
     connection,
-    hits: dict[str, dict[str, Hit]],
+    stage: HitStage,
+    ran: list[str],
     *,
     now: datetime,
     outcome: AuditOutcome,
     previous: AuditState | None,
 ) -> None:
-    """Open, refresh and resolve the findings of the rules that ran (inside a transaction).
-
-    Set-based: one query reads the unresolved findings' keys and described columns, and only
-    rows that change are written (new ones in bulk, resolved ones by id, rewritten ones in
-    bulk). `last_seen` of a finding still true is not rewritten: see `finding_last_seen`."""
+    """Open, refresh and resolve the findings of the rules that ran (inside a transaction),
+    from the hits they staged: a few statements whatever the number of findings. `last_seen`
+    of a finding still true is not rewritten: see `finding_last_seen`."""
     findings = Finding.objects.filter(connection=connection)
     # Acknowledgements that ran out end first, so that the refresh below sees them open.
-    findings_acknowledgements_expire(findings.filter(rule__in=list(hits)), now=now)
+    findings_acknowledgements_expire(findings.filter(rule__in=ran), now=now)
     seen_before = _last_audit_seen(previous)
-    _last_seen_keep(findings, hits, previous=previous, seen_before=seen_before)
-    to_resolve: list[int] = []
-    changed: list[Finding] = []
-    seen: set[tuple[str, str]] = set()
-    text = _details_text()
-    for pk, rule_id, key, *described in _findings_described(connection, list(hits)):
-        hit = hits[rule_id].get(key)
-        if hit is None:
-            to_resolve.append(pk)
-            continue
-        seen.add((rule_id, key))
-        if not _described_same(described, hit, _SEVERITY[rule_id], text=text):
-            fresh = _columns(hit, _rule_severity(rule_id))
-            changed.append(Finding(pk=pk, last_seen=now, **{n: fresh[n] for n in REFRESHED}))
-    for start in range(0, len(to_resolve), BATCH):
-        # Last seen true at the previous audit (the column already says so when the rule
-        # did not run then).
-        resolving = Finding.objects.filter(pk__in=to_resolve[start : start + BATCH])
-        if seen_before is not None:
-            resolving.filter(rule__in=seen_before[1]).update(last_seen=seen_before[0])
-        resolving.update(state=Finding.State.RESOLVED, resolved_at=now)
-    Finding.objects.bulk_update(changed, fields=[*REFRESHED, "last_seen"], batch_size=BATCH)
-    new = [
-        (rule_id, hit)
-        for rule_id, found in hits.items()
-        for key, hit in found.items()
-        if (rule_id, key) not in seen
-    ]
-    _findings_insert(connection, new, now=now)
-    outcome.opened = len(new)
-    outcome.refreshed = len(seen)
-    outcome.resolved = len(to_resolve)
-
-
-def _findings_described(connection, rule_ids: list[str]) -> list[tuple]:
-    """(pk, rule, subject_key, *REFRESHED) of the connection's unresolved findings of
-    `rule_ids`, `details` as the JSON text the database holds.
-
-    A plain cursor, not a queryset: decoding 35,000 findings' details through Django's
-    converters was most of a large PBX's warm pass spent recording; `_described_same` decodes
-    only the details whose text differs from what the hit would be written as."""
-    if not rule_ids:
-        return []
-    query = Finding.objects.filter(
-        connection=connection, resolved_at__isnull=True, rule__in=rule_ids
-    ).values_list("pk", "rule", "subject_key", *REFRESHED)
-    sql, params = query.query.sql_with_params()
-    with database.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _described_same(
-    described: list, hit: Hit, default_severity: str, *, text: Callable[[Any], str]
-) -> bool:
-    """Whether a finding's REFRESHED columns, as `_findings_described` reads them, already
-    say what `hit` says (as `_columns` writes it); `text`: `_details_text()`. Once per
-    finding still true: tens of thousands of times a pass on a large PBX."""
-    severity, summary, details, label, external_id = described
-    if (
-        severity != (hit.severity or default_severity)
-        or summary != hit.summary[:500]
-        or label != hit.subject_label[:255]
-        or external_id != hit.subject_external_id
-    ):
-        return False
-    if isinstance(details, str):
-        # Equal texts are equal details; otherwise only decoding tells (key order).
-        return details == text(hit.details) or json.loads(details) == hit.details
-    return details == hit.details  # a driver that decodes JSON itself
-
-
-def _details_text() -> Callable[[Any], str]:
-    """How the database returns the JSON of details it stores, for details whose keys are in
-    jsonb's order (by length, then bytes; as the busiest rules write them): jsonb's text on
-    PostgreSQL (", " and ": " between items, non-ASCII as is), Django's json.dumps elsewhere.
-    Only a shortcut: a text that differs is decoded and compared."""
-    if database.vendor == "postgresql":
-        return lambda details: json.dumps(details, ensure_ascii=False)
-    return json.dumps
-
-
-#: Columns a new finding is written with (the others are NULL).
-INSERTED = (
-    "organization_id",
-    "connection_id",
-    "rule",
-    "severity",
-    "subject_kind",
-    "subject_external_id",
-    "subject_key",
-    "subject_label",
-    "summary",
-    "details",
-    "state",
-    "first_seen",
-    "last_seen",
-    "acknowledged_reason",
-)
-
-
-def _findings_insert(connection, new: list[tuple[str, Hit]], *, now: datetime) -> None:
-    """New findings for (rule id, hit) pairs: bulk_create, or COPY on PostgreSQL. Django's
-    bulk insert there passes each column as an array, whose text the driver escapes in Python
-    (5 s for the 35,000 findings of a large PBX's first audit; COPY takes a fraction of it),
-    and rows go to COPY as tuples: 35,000 model instances cost a second more."""
-    if database.vendor != "postgresql" or len(new) < BATCH:
-        findings = [
-            Finding(
-                organization_id=connection.organization_id,
-                connection=connection,
-                rule=rule_id,
-                first_seen=now,
-                last_seen=now,
-                **_columns(hit, _rule_severity(rule_id)),
-            )
-            for rule_id, hit in new
-        ]
-        Finding.objects.bulk_create(findings, batch_size=BATCH)
-        return
-    names = ", ".join(database.ops.quote_name(name) for name in INSERTED)
-    table = database.ops.quote_name(Finding._meta.db_table)
-    organization_id, connection_id = connection.organization_id, connection.pk
-    state = Finding.State.OPEN.value
-    with (
-        database.cursor() as cursor,
-        cursor.cursor.copy(f"COPY {table} ({names}) FROM STDIN") as copy,
-    ):
-        for rule_id, hit in new:
-            columns = _columns(hit, _rule_severity(rule_id))
-            # In INSERTED's order.
-            copy.write_row(
-                (
-                    organization_id,
-                    connection_id,
-                    rule_id,
-                    columns["severity"],
-                    columns["subject_kind"],
-                    columns["subject_external_id"],
-                    columns["subject_key"],
-                    columns["subject_label"],
-                    columns["summary"],
-                    json.dumps(columns["details"]),
-                    state,
-                    now,
-                    now,
-                    "",
-                )
-            )
+    _last_seen_keep(findings, ran, seen_before=seen_before)
+    outcome.opened, outcome.refreshed, outcome.resolved = stage.merge(
+        ran, now=now, seen_before=seen_before
+    )
 
 
 def _last_audit_seen(previous: AuditState | None) -> tuple[datetime, list[str]] | None:
@@ -440,12 +295,12 @@ def _last_audit_seen(previous: AuditState | None) -> tuple[datetime, list[str]] 
     return previous.last_audit_at, [rule.id for rule in RULES if rule.id not in skipped]
 
 
-def _last_seen_keep(findings, hits, *, previous, seen_before) -> None:
+def _last_seen_keep(findings, ran: list[str], *, seen_before) -> None:
     """Write `last_seen` into the unresolved findings of rules that ran at the previous
     audit but not at this one: from now on the column, not the audit's time, says when."""
     if seen_before is None:
         return
-    not_run = [rule_id for rule_id in seen_before[1] if rule_id not in hits]
+    not_run = [rule_id for rule_id in seen_before[1] if rule_id not in ran]
     if not_run:
         findings.filter(resolved_at__isnull=True, rule__in=not_run).update(last_seen=seen_before[0])
 
@@ -489,25 +344,6 @@ def findings_acknowledgements_expire(findings, *, now: datetime) -> int:
         acknowledged_reason="",
         acknowledged_until=None,
     )
-
-
-def _columns(hit: Hit, default_severity: str) -> dict[str, Any]:
-    return {
-        "severity": hit.severity or default_severity,
-        "subject_kind": hit.subject_kind[:32],
-        "subject_external_id": hit.subject_external_id,
-        "subject_key": hit.subject_key[:255],
-        "subject_label": hit.subject_label[:255],
-        "summary": hit.summary[:500],
-        "details": hit.details,
-    }
-
-
-def _rule_severity(rule_id: str) -> str:
-    return _SEVERITY[rule_id]
-
-
-_SEVERITY = {rule.id: rule.severity for rule in RULES}
 
 
 def _licence_expiry(state: DirectoryState | None) -> datetime | None:

@@ -36,21 +36,27 @@ def phone_verdicts_fill(*, region: str, texts: Iterable[QuerySet]) -> int:
     their verdicts; returns how many were added.
 
     Each queryset of `texts` must have one text column annotated as "raw" (for instance
-    `entries.annotate(raw=F("mobile"))`). Only the missing texts leave the database: one
-    statement, the columns side by side (UNION ALL) anti-joined with the verdicts. NOT
-    EXISTS rather than NOT IN: PostgreSQL hashes a NOT IN list only while it fits in
-    work_mem, and the verdicts of a region are shared by every connection in it."""
+    `entries.annotate(raw=F("mobile"))`)."""
     union, params = union_sql(texts, ("raw",))
     if not union:
         return 0
+    return phone_verdicts_fill_sql(region=region, sql=union, params=params)
+
+
+def phone_verdicts_fill_sql(*, region: str, sql: str, params: Iterable[Any] = ()) -> int:
+    """`phone_verdicts_fill` for the "raw" column of the rows of `sql`.
+
+    Only the missing texts leave the database: one statement anti-joined with the verdicts.
+    NOT EXISTS rather than NOT IN: PostgreSQL hashes a NOT IN list only while it fits in
+    work_mem, and the verdicts of a region are shared by every connection in it."""
     verdict = PhoneNumberVerdict._meta.db_table
     # Table names from the models, values as parameters.
-    sql = (
-        f"SELECT DISTINCT t.raw FROM ({union}) t WHERE t.raw IS NOT NULL AND t.raw <> '' "  # noqa: S608
+    query = (
+        f"SELECT DISTINCT t.raw FROM ({sql}) t WHERE t.raw IS NOT NULL AND t.raw <> '' "  # noqa: S608
         f"AND NOT EXISTS (SELECT 1 FROM {verdict} v WHERE v.region = %s AND v.raw = t.raw)"
     )
     with database.cursor() as cursor:
-        cursor.execute(sql, [*params, region])
+        cursor.execute(query, [*params, region])
         missing = [raw for (raw,) in cursor.fetchall()]
     return len(phone_verdicts_add(region=region, texts=missing))
 
@@ -120,37 +126,6 @@ def union_sql(querysets: Iterable[QuerySet], columns: tuple[str, ...]) -> tuple[
         parts.append(sql)
         params.extend(part_params)
     return " UNION ALL ".join(parts), params
-
-
-def verdicts_joined(
-    querysets: Iterable[QuerySet],
-    columns: tuple[str, ...],
-    *,
-    region: str,
-    where: str,
-    params: Iterable[Any] = (),
-    order_by: str = "",
-) -> list[tuple]:
-    """Rows of `columns` of the querysets (each with a "raw" text column among `columns`)
-    left-joined with their text's verdict for `region`, as "v" (no verdict: v's columns are
-    NULL), that `where` (SQL over t. and v., with `params`) keeps, in `order_by`; each row is
-    `columns` then the verdict's
-    valid, e164, country and problem. One hash or merge join, where a subquery per row cost
-    seconds on 100,000 contacts."""
-    union, union_params = union_sql(querysets, columns)
-    if not union:
-        return []
-    verdict = PhoneNumberVerdict._meta.db_table
-    selected = ", ".join(f't."{name}"' for name in columns)
-    # Table and column names from the models, `where` and `order_by` from the callers' code.
-    sql = (
-        f"SELECT {selected}, v.valid, v.e164, v.country, v.problem FROM ({union}) t "  # noqa: S608
-        f"LEFT JOIN {verdict} v ON v.region = %s AND v.raw = t.raw WHERE {where}"
-        + (f" ORDER BY {order_by}" if order_by else "")
-    )
-    with database.cursor() as cursor:
-        cursor.execute(sql, [*union_params, region, *params])
-        return cursor.fetchall()
 
 
 def phone_verdict(raw: str, *, region: str) -> PhoneNumberVerdict:

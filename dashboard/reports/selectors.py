@@ -9,6 +9,7 @@ figures are computed by the database.
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 
 from django.db.models import (
     Case,
@@ -37,6 +38,7 @@ from dashboard.reports.models import (
     FindingSnapshot,
     Severity,
 )
+from dashboard.reports.rules import rule_get
 from dashboard.tenants.models import Activity, Organization
 from integrations.threecx.models import ThreeCXConnection
 
@@ -53,6 +55,8 @@ SEVERITY_ORDER = Case(
     default=Value(len(SEVERITY_RANK)),
     output_field=IntegerField(),
 )
+#: How a rule's findings are listed under its heading: worst first, then by subject.
+GROUP_ORDER = (SEVERITY_ORDER.asc(), F("subject_label").asc(), F("pk").asc())
 
 
 # --- findings --------------------------------------------------------------------------------
@@ -158,13 +162,19 @@ class RuleGroup:
     #: When the group's first and latest findings were first seen.
     oldest: datetime
     newest: datetime
-    #: The first GROUP_PREVIEW findings, worst and then by subject.
+    #: The first GROUP_PREVIEW findings, in GROUP_ORDER.
     findings: list[Finding] = field(default_factory=list)
+    #: The rule's title, and the rule itself (None for a rule since retired).
+    title: str = ""
+    info: Any = None
 
 
-def finding_groups(findings: QuerySet[Finding], *, preview: int = GROUP_PREVIEW) -> list[RuleGroup]:
-    """`findings` by rule with their count, worst severity and first few findings, in two
-    queries (a GROUP BY, and a window function picking each rule's first findings)."""
+def finding_groups(
+    findings: QuerySet[Finding], *, sort: str, preview: int = GROUP_PREVIEW
+) -> list[RuleGroup]:
+    """`findings` by rule with their count, worst severity and first few findings, in the
+    report's `sort` order, in two queries (a GROUP BY, and a window function picking each
+    rule's first findings; none without a `preview`)."""
     ranks = {rank: severity for severity, rank in SEVERITY_RANK.items()}
     rows = (
         findings.order_by()
@@ -183,20 +193,18 @@ def finding_groups(findings: QuerySet[Finding], *, preview: int = GROUP_PREVIEW)
             count=row["count"],
             oldest=row["oldest"],
             newest=row["newest"],
+            title=rule_title(row["rule"]),
+            info=rule_get(row["rule"]),
         )
         for row in rows
     }
-    if groups:
+    if groups and preview:
         first = findings.annotate(
-            position=Window(
-                RowNumber(),
-                partition_by=[F("rule")],
-                order_by=[SEVERITY_ORDER.asc(), F("subject_label").asc(), F("pk").asc()],
-            )
+            position=Window(RowNumber(), partition_by=[F("rule")], order_by=list(GROUP_ORDER))
         ).filter(position__lte=preview)
         for finding in first.order_by("rule", "position"):
             groups[finding.rule].findings.append(finding)
-    return list(groups.values())
+    return sorted(groups.values(), key=_GROUP_SORTS.get(sort, _GROUP_SORTS["severity"]))
 
 
 def findings_ordered(findings: QuerySet[Finding], *, sort: str) -> QuerySet[Finding]:
@@ -209,6 +217,42 @@ def findings_ordered(findings: QuerySet[Finding], *, sort: str) -> QuerySet[Find
         "oldest": ("first_seen",),
     }
     return findings.order_by(*orders.get(sort, orders["severity"]), "pk")
+
+
+def findings_in_report_order(
+    findings: QuerySet[Finding], *, rule_id: str, sort: str
+) -> QuerySet[Finding]:
+    """Every one of a report's `findings` in the order its page shows them: with a rule
+    chosen, the flat list's order; otherwise rule by rule as `finding_groups` sorts the
+    groups, each rule's findings in GROUP_ORDER (all of them, not the preview)."""
+    if rule_id:
+        return findings_ordered(findings, sort=sort)
+    groups = finding_groups(findings, sort=sort, preview=0)
+    if not groups:
+        # Nothing to place (a CASE without WHEN would be ORDER BY a constant: a column
+        # number to PostgreSQL).
+        return findings.order_by(*GROUP_ORDER)
+    position = Case(
+        *(When(rule=group.rule, then=Value(index)) for index, group in enumerate(groups)),
+        default=Value(len(groups)),
+        output_field=IntegerField(),
+    )
+    return findings.order_by(position, *GROUP_ORDER)
+
+
+def rule_title(rule_id: str) -> str:
+    """The rule's title; its id for a rule since retired."""
+    rule = rule_get(rule_id)
+    return rule.title if rule is not None else rule_id
+
+
+_GROUP_SORTS = {
+    "severity": lambda g: (SEVERITY_RANK.get(g.severity, 9), -g.count, g.title),
+    "count": lambda g: (-g.count, SEVERITY_RANK.get(g.severity, 9), g.title),
+    "rule": lambda g: (g.title.casefold(),),
+    "newest": lambda g: (-g.newest.timestamp(), g.title),
+    "oldest": lambda g: (g.oldest.timestamp(), g.title),
+}
 
 
 # --- one finding -----------------------------------------------------------------------------

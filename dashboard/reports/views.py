@@ -33,7 +33,7 @@ from dashboard.reports.charts import trend_chart
 from dashboard.reports.engine import finding_last_seen
 from dashboard.reports.filters import FindingFilter, RollupForm
 from dashboard.reports.forms import FindingAcknowledgeForm
-from dashboard.reports.models import SEVERITY_RANK, AuditRun, Finding
+from dashboard.reports.models import AuditRun, Finding
 from dashboard.reports.rules import CATEGORIES, RULES, SETTING, rule_get
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
 from integrations.threecx.models import ThreeCXConnection
@@ -48,8 +48,7 @@ ROLLUP_PER_PAGE = 50
 @organization_view()
 @require_GET
 def organization_report(request: HtmxHttpRequest, access: OrganizationAccess) -> HttpResponse:
-    connections = list(connection_list(organization=access.organization))
-    return _report(request, access, connections, connection=None)
+    return _report(request, access, report_connections(access))
 
 
 @organization_view()
@@ -57,8 +56,7 @@ def organization_report(request: HtmxHttpRequest, access: OrganizationAccess) ->
 def connection_report(
     request: HtmxHttpRequest, access: OrganizationAccess, connection_id
 ) -> HttpResponse:
-    connection = connection_get(access, connection_id)
-    return _report(request, access, [connection], connection=connection)
+    return _report(request, access, report_connections(access, connection_id=connection_id))
 
 
 @organization_view()
@@ -178,8 +176,7 @@ def rule_detail(request: HttpRequest, rule_id: str) -> HttpResponse:
 @require_GET
 def rollup(request: HtmxHttpRequest) -> HttpResponse:
     """Every organisation on one page (provider staff only: 404 for everyone else)."""
-    if not getattr(request.user, "is_provider_staff", False):
-        raise Http404("No such page.")
+    rollup_access_check(request.user)
     form = RollupForm(request.GET)
     page = Paginator(form.organizations(), ROLLUP_PER_PAGE).get_page(request.GET.get("page"))
     query = _query_state(request.GET)
@@ -203,33 +200,78 @@ def rollup(request: HtmxHttpRequest) -> HttpResponse:
     )
 
 
+# --- what a report and the roll-up list (their pages and their exports) ---------------------
+
+
+@dataclass(frozen=True)
+class ReportConnections:
+    """The connections a report covers: the organisation's, or the one of a connection's
+    report (`connection`)."""
+
+    connections: list[ThreeCXConnection]
+    connection: ThreeCXConnection | None
+
+    @property
+    def show_connection(self) -> bool:
+        """Whether the findings table has a Connection column."""
+        return self.connection is None and len(self.connections) > 1
+
+
+def report_connections(
+    access: OrganizationAccess, *, connection_id: Any = None
+) -> ReportConnections:
+    """The organisation's connections, or (404 unless it is the organisation's) one."""
+    if connection_id is None:
+        return ReportConnections(list(connection_list(organization=access.organization)), None)
+    connection = connection_get(access, connection_id)
+    return ReportConnections([connection], connection)
+
+
+def report_filter(
+    access: OrganizationAccess, covered: ReportConnections, *, params: QueryDict
+) -> FindingFilter:
+    """A report's findings as its query string searches and filters them: the page and its
+    export (dashboard/reports/exports.py) read the same rows; `selectors.finding_groups` and
+    `selectors.findings_in_report_order` put them in the page's order."""
+    return FindingFilter(
+        params,
+        queryset=selectors.finding_list(
+            organization=access.organization, connection=covered.connection
+        ),
+        connections=covered.connections,
+        connection=covered.connection,
+    )
+
+
+def rollup_access_check(user: Any) -> None:
+    """The roll-up is for provider staff; anybody else gets the 404 of a page that is not."""
+    if not getattr(user, "is_provider_staff", False):
+        raise Http404("No such page.")
+
+
 # --- reports ---------------------------------------------------------------------------------
 
 
 def _report(
-    request: HtmxHttpRequest,
-    access: OrganizationAccess,
-    connections: list[ThreeCXConnection],
-    *,
-    connection: ThreeCXConnection | None,
+    request: HtmxHttpRequest, access: OrganizationAccess, covered: ReportConnections
 ) -> HttpResponse:
     organization = access.organization
-    scope = selectors.finding_list(organization=organization, connection=connection)
-    finding_filter = FindingFilter(
-        request.GET, queryset=scope, connections=connections, connection=connection
-    )
-    counts = selectors.finding_counts(scope)
+    connections, connection = covered.connections, covered.connection
+    finding_filter = report_filter(access, covered, params=request.GET)
+    counts = selectors.finding_counts(finding_filter.queryset)
     states = selectors.audit_states(organization=organization)
     audited = [states[c.pk] for c in connections if c.pk in states]
     active_runs = selectors.audit_runs_active(organization=organization)
     sort = finding_filter.sort_key
     groups, page = None, None
     if finding_filter.rule_id:
-        ordered = selectors.findings_ordered(finding_filter.qs, sort=sort)
+        ordered = selectors.findings_in_report_order(
+            finding_filter.qs, rule_id=finding_filter.rule_id, sort=sort
+        )
         page = Paginator(ordered, FINDINGS_PER_PAGE).get_page(request.GET.get("page"))
         _attach_subject_urls(page.object_list, organization.pk)
     else:
-        groups = _sorted_groups(selectors.finding_groups(finding_filter.qs), sort)
+        groups = selectors.finding_groups(finding_filter.qs, sort=sort)
         for group in groups:
             _attach_subject_urls(group.findings, organization.pk)
     query = _query_state(request.GET)
@@ -238,7 +280,7 @@ def _report(
         "organization": organization,
         "connection": connection,
         "connections": connections,
-        "show_connection": connection is None and len(connections) > 1,
+        "show_connection": covered.show_connection,
         "filter": finding_filter,
         "counts": counts,
         "grade": selectors.grade_for(counts, connections=len(audited) or len(connections)),
@@ -246,7 +288,8 @@ def _report(
         "grade_weights": selectors.GRADE_WEIGHTS,
         "audits": [AuditRow(c, states.get(c.pk), active_runs.get(c.pk)) for c in connections],
         "skipped": [
-            {**s, "title": _rule_title(s["rule"])} for s in selectors.rules_skipped(audited)
+            {**s, "title": selectors.rule_title(s["rule"])}
+            for s in selectors.rules_skipped(audited)
         ],
         "chart": trend_chart(
             selectors.finding_trend(organization=organization, connection=connection)
@@ -291,25 +334,6 @@ def _situation(connections, audited, counts, finding_filter, groups, page) -> st
     if counts.active == 0 and not finding_filter.is_filtered:
         return "all_passed"
     return "no_matches"
-
-
-def _sorted_groups(groups: list[selectors.RuleGroup], sort: str) -> list[selectors.RuleGroup]:
-    for group in groups:
-        group.info = rule_get(group.rule)
-        group.title = _rule_title(group.rule)
-    keys = {
-        "severity": lambda g: (SEVERITY_RANK.get(g.severity, 9), -g.count, g.title),
-        "count": lambda g: (-g.count, SEVERITY_RANK.get(g.severity, 9), g.title),
-        "rule": lambda g: (g.title.casefold(),),
-        "newest": lambda g: (-g.newest.timestamp(), g.title),
-        "oldest": lambda g: (g.oldest.timestamp(), g.title),
-    }
-    return sorted(groups, key=keys.get(sort, keys["severity"]))
-
-
-def _rule_title(rule_id: str) -> str:
-    rule = rule_get(rule_id)
-    return rule.title if rule is not None else rule_id
 
 
 def _attach_subject_urls(findings: list[Finding], organization_id) -> None:
@@ -358,7 +382,7 @@ def _finding_context(
         "connection": finding.connection,
         "finding": finding,
         "rule": rule_get(finding.rule),
-        "rule_title": _rule_title(finding.rule),
+        "rule_title": selectors.rule_title(finding.rule),
         "form": form,
         "history": selectors.finding_history(finding),
         "last_seen": finding_last_seen(finding=finding),
@@ -530,7 +554,7 @@ def _rollup_rows(organizations: list) -> list[RollupRow]:
                 connection_count=org.connection_count,
                 connections=f"{org.connection_count:,}",
                 counts=counts,
-                worst_rule_title=_rule_title(org.worst_rule) if org.worst_rule else "",
+                worst_rule_title=selectors.rule_title(org.worst_rule) if org.worst_rule else "",
                 worst_rule_url=f"{report}?rule={quote(org.worst_rule)}" if org.worst_rule else "",
                 oldest_critical=clock.moment(org.oldest_critical),
                 oldest_critical_url=f"{report}?severity=critical&sort=oldest",

@@ -26,4 +26,5 @@ ACTION_LABELS: dict[str, str] = {
     "reports.finding_suppressed": "Suppressed an audit finding",
     "reports.finding_reopened": "Reopened an audit finding",
     "reports.digest_changed": "Changed their audit digest",
+    "export.created": "Exported a table",
 }

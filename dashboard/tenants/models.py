@@ -91,8 +91,10 @@ class Activity(models.Model):
     """One entry of an organisation's audit trail. Every feature records here."""
 
     id = models.BigAutoField(primary_key=True)
+    #: None for what provider staff do across organisations (an export of the roll-up of
+    #: them all): no organisation's log shows it; the admin's activity list does.
     organization = models.ForeignKey(
-        Organization, on_delete=models.CASCADE, related_name="activities"
+        Organization, on_delete=models.CASCADE, null=True, blank=True, related_name="activities"
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,

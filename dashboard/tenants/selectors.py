@@ -1,8 +1,10 @@
 """Read-only queries about organisations and their members."""
 
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 
+from dashboard.tenants.filters import ActivityFilter
 from dashboard.tenants.models import Activity, Invitation, Membership, Organization, Role
 
 
@@ -30,6 +32,7 @@ def user_requires_mfa(*, user: object) -> bool:
 
 
 def membership_list(*, organization: Organization) -> QuerySet[Membership]:
+    """The members as the members page lists them (and exports them): by email address."""
     return (
         Membership.objects.filter(organization=organization)
         .select_related("user")
@@ -48,4 +51,14 @@ def invitation_pending_list(*, organization: Organization) -> QuerySet[Invitatio
 
 
 def activity_list(*, organization: Organization) -> QuerySet[Activity]:
-    return Activity.objects.filter(organization=organization).select_related("actor")
+    return (
+        Activity.objects.filter(organization=organization)
+        .select_related("actor")
+        .order_by("-created_at", "-id")
+    )
+
+
+def activity_filter(*, organization: Organization, params: QueryDict) -> ActivityFilter:
+    """The activity log as its page shows it: filtered by `params` (the page's query string),
+    newest first. The page and its export both read the log through this."""
+    return ActivityFilter(params or None, queryset=activity_list(organization=organization))

@@ -12,7 +12,6 @@ from django.views.decorators.http import require_http_methods, require_POST
 from dashboard.htmx import HtmxHttpRequest, fragment_or_page, fragment_or_redirect
 from dashboard.tenants import selectors, services
 from dashboard.tenants.access import OrganizationAccess, organization_view, tenant_object_get
-from dashboard.tenants.filters import ActivityFilter
 from dashboard.tenants.forms import (
     InvitationForm,
     OrganizationCreateForm,
@@ -210,13 +209,13 @@ def invitation_revoke(
 
 @organization_view(Role.ADMIN)
 def activity_list(request: HtmxHttpRequest, access: OrganizationAccess) -> HttpResponse:
-    activity_filter = ActivityFilter(
-        request.GET or None, queryset=selectors.activity_list(organization=access.organization)
+    activity_filter = selectors.activity_filter(
+        organization=access.organization, params=request.GET
     )
     page = Paginator(activity_filter.qs, 50).get_page(request.GET.get("page"))
     return fragment_or_page(
         request,
-        fragment="tenants/_activity_rows.html",
+        fragment="tenants/_activity_fragment.html",
         page="tenants/activity_list.html",
         context={"organization": access.organization, "filter": activity_filter, "page": page},
     )

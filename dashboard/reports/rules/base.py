@@ -14,6 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from dashboard.directory.models import DirectoryEntry, DirectoryRelation, DirectoryState
+from dashboard.reports.models import AuditState
 
 #: The twelve categories of the catalogue, in the order reports list them.
 CATEGORIES: dict[int, str] = {
@@ -88,6 +89,21 @@ class AuditContext:
         self.region = (connection.phone_region or "US").upper()
         #: What one rule worked out that another of the same pass may reuse (by name).
         self.memo: dict[str, Any] = {}
+        #: Set by the engine: the rule being evaluated, and the pass's `staging.HitStage`,
+        #: into which set-based rules put their hits with `hits_select`.
+        self.rule: Rule | None = None
+        self.stage: Any = None
+
+    def hits_select(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """Stage the current rule's hits as one SELECT (see `staging.HitStage.select`)
+        instead of yielding them: for rules that may find tens of thousands of subjects."""
+        return self.stage.select(self.rule.id, sql, params, severity=self.rule.severity)
+
+    def hits_pending(self) -> list[str]:
+        return self.stage.pending(self.rule.id)
+
+    def hits_discard(self) -> None:
+        self.stage.discard(self.rule.id)
 
     def entries(self, kind: str | None = None) -> QuerySet[DirectoryEntry]:
         """Visible entries (of `kind`). The organisation filter lets the (organization, kind,
@@ -109,6 +125,13 @@ class AuditContext:
             source__generation_added__lte=self.generation,
             kind__in=kinds,
         )
+
+    @cached_property
+    def first_audit(self) -> bool:
+        """Whether this connection was never audited before."""
+        return not AuditState.objects.filter(
+            connection_id=self.connection.pk, last_audit_at__isnull=False
+        ).exists()
 
     @property
     def system_status(self) -> dict[str, Any]:
@@ -172,11 +195,16 @@ def entry_label(
     An entry without a name (contacts often have none) is named as the directory lists it:
     by its company, else its phone number, else its 3CX id ("Contact #123").
     """
-    noun = _kind_nouns().get(kind, kind)
+    noun = kind_noun(kind)
     shown = next((text.strip() for text in (name, company, *phones) if text and text.strip()), "")
     if not shown and not number and external_id is not None:
         return f"{noun} #{external_id}"
     return " ".join(part for part in (noun, number[:40], isolated(shown[:NAME_MAX])) if part)
+
+
+def kind_noun(kind: str) -> str:
+    """What findings call an entry of `kind` ("Ring group")."""
+    return _kind_nouns().get(kind, kind)
 
 
 @cache

@@ -1,23 +1,22 @@
 """5. Phone numbers that do not parse or are not valid; contacts sharing a number."""
 
-from collections import defaultdict
 from collections.abc import Iterator
 
-from django.db import connection as database
-from django.db.models import CharField, F, QuerySet, Value
+from django.db.models import CharField, F, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
 
 from dashboard.directory.models import EntryKind
+from dashboard.reports import sql
 from dashboard.reports.models import PhoneNumberVerdict, Severity
 from dashboard.reports.phones import (
+    RAW_MAX,
     phone_verdicts_add,
     phone_verdicts_exist,
-    phone_verdicts_fill,
+    phone_verdicts_fill_sql,
     union_sql,
-    verdicts_joined,
 )
-from dashboard.reports.rules.base import AuditContext, Hit, Rule, entry_label, isolated
+from dashboard.reports.rules.base import AuditContext, Hit, Rule, kind_noun
 
 #: (entry kind, field name in findings, what holds it) for every number the rule checks.
 #: Contacts' Home number is read from the synced item itself (it has no column).
@@ -34,147 +33,178 @@ CONTACTS_LISTED = 20
 
 
 def invalid(ctx: AuditContext) -> Iterator[Hit]:
-    texts = [
-        ctx.entries(kind)
-        .annotate(raw=source, source=Value(index))
-        .exclude(raw="")
-        .exclude(raw=None)
-        for index, (kind, _, source) in enumerate(NUMBERS)
-    ]
-    # A region's first audit parses every text first (one statement finds them); later ones
-    # take the few texts without a verdict (new or changed numbers) from the query below,
-    # which returns them anyway: that saves a scan of every number.
-    if "numbers.filled" not in ctx.memo and not phone_verdicts_exist(region=ctx.region):
+    """Staged as one statement (a large messy phonebook has tens of thousands of them): every
+    number joined with its text's verdict, the invalid ones (or too long to be a number)
+    become findings, labels and summaries made by the database."""
+    # A connection's first audit (or a region's) parses every text first (one statement finds
+    # the texts without a verdict: other rules may have judged a few already); later ones
+    # stage the few texts without a verdict (new or changed numbers) as pending, parse them
+    # and stage again: that saves a scan of every number when nothing is new.
+    if "numbers.filled" not in ctx.memo and (
+        ctx.first_audit or not phone_verdicts_exist(region=ctx.region)
+    ):
         _verdicts_fill(ctx)
-    columns = ("source", "external_id", "number", "name", "company", "phone", "mobile", "raw")
-    # Not valid: an invalid verdict, or none (not parsed yet, or too long to be a number).
-    rows = verdicts_joined(
-        texts,
-        columns,
-        region=ctx.region,
-        where="v.valid IS NULL OR v.valid = %s",
-        params=[False],
-        order_by="t.source, t.number, t.name, t.external_id",
-    )
-    unparsed = {values[-1] for *values, valid, _, _, _ in rows if valid is None}
-    added = phone_verdicts_add(region=ctx.region, texts=unparsed) if unparsed else {}
+    sql, params = _invalid_sql(ctx)
+    ctx.hits_select(sql, params)
+    pending = ctx.hits_pending()
+    if pending:
+        phone_verdicts_add(region=ctx.region, texts=pending)
+        ctx.hits_discard()
+        ctx.hits_select(sql, params)
     ctx.memo["numbers.filled"] = True  # every number this module reads has a verdict now
-    offending = []
-    problems = {}
-    for *values, valid, _, _, problem in rows:
-        row = dict(zip(columns, values, strict=True))
-        if valid is None and row["raw"] in added:
-            _, valid, _, _, problem = added[row["raw"]]
-            if valid:
-                continue
-        kind, field, _ = NUMBERS[row["source"]]
-        offending.append((kind, field, row))
-        if problem is not None:
-            problems[row["raw"]] = problem
-    for kind, field, row in offending:
-        label = entry_label(
-            kind,
-            row["number"],
-            row["name"],
-            company=row["company"],
-            phones=(row["phone"], row["mobile"]),
-            external_id=row["external_id"],
+    return iter(())
+
+
+def _invalid_sql(ctx: AuditContext) -> tuple[str, list]:
+    numbers, numbers_params = _numbers_sql(ctx)
+    # An entry without a name is named by its company, else its numbers (as entry_label).
+    label, label_params = sql.entry_label(
+        "t.noun", "t.number", ["t.name", "t.company", "t.phone", "t.mobile"], "t.external_id"
+    )
+    number, number_params = sql.isolated("raw")
+    details = sql.json_object([("field", "field"), ("number", "raw"), ("problem", "problem")])
+    verdict = PhoneNumberVerdict._meta.db_table
+    query = f"""
+        SELECT kind AS subject_kind, external_id AS subject_external_id,
+            kind || ':' || CAST(external_id AS TEXT) || ':' || field AS subject_key,
+            label AS subject_label,
+            label || ': ' || field || ' “' || {number} || '”: ' || problem AS summary,
+            {details} AS details, NULL AS severity, pending
+        FROM (
+            SELECT t.kind, t.external_id, t.field, t.raw, {label} AS label,
+                COALESCE(v.problem, %s) AS problem,
+                CASE WHEN v.raw IS NULL AND LENGTH(t.raw) <= %s THEN t.raw END AS pending
+            FROM ({numbers}) t
+            LEFT JOIN {verdict} v ON v.region = %s AND v.raw = t.raw
+            WHERE v.valid = %s OR v.raw IS NULL
+        ) found
+    """  # noqa: S608 - table names from the models, values as parameters
+    params = [
+        *number_params,
+        *label_params,
+        TOO_LONG,
+        RAW_MAX,
+        *numbers_params,
+        ctx.region,
+        False,
+    ]
+    return query, params
+
+
+def _numbers_sql(ctx: AuditContext) -> tuple[str, list]:
+    """Every non-empty number NUMBERS names, one row each ("raw", its "field" and the
+    entry's kind, noun, external_id, number, name, company, phone and mobile), as SQL.
+
+    One scan per kind, each entry's numbers side by side, turned into rows by a join with
+    the slots 0..n (where three scans of 100,000 contacts, one per number, cost three times
+    as much)."""
+    kinds = list(dict.fromkeys(kind for kind, _, _ in NUMBERS))
+    slots = {kind: [(f, source) for k, f, source in NUMBERS if k == kind] for kind in kinds}
+    width = max(len(numbers) for numbers in slots.values())
+    columns = ("kind", "noun", "external_id", "number", "name", "company", "phone", "mobile")
+    entries = [
+        ctx.entries(kind).annotate(
+            noun=Value(kind_noun(kind)),
+            **{
+                f"slot{i}": slots[kind][i][1] if i < len(slots[kind]) else Value("")
+                for i in range(width)
+            },
         )
-        problem = problems.get(row["raw"], TOO_LONG)
-        yield Hit(
-            subject_kind=kind,
-            subject_external_id=row["external_id"],
-            subject_key=f"{kind}:{row['external_id']}:{field}",
-            subject_label=label,
-            summary=f"{label}: {field} “{isolated(row['raw'])}”: {problem}",
-            details={"field": field, "number": row["raw"], "problem": problem},  # jsonb's order
-        )
+        for kind in kinds
+    ]
+    union, params = union_sql(entries, (*columns, *(f"slot{i}" for i in range(width))))
+    raw = "CASE s.n " + " ".join(f"WHEN {i} THEN e.slot{i}" for i in range(width)) + " END"
+    field_cases, field_params = [], []
+    for kind in kinds:
+        for i, (field, _) in enumerate(slots[kind]):
+            field_cases.append(f"WHEN e.kind = %s AND s.n = {i} THEN %s")
+            field_params += [kind.value, field]
+    numbered = " UNION ALL ".join(f"SELECT {i} AS n" for i in range(width))
+    selected = ", ".join(f"e.{name}" for name in columns)
+    query = f"""
+        SELECT * FROM (
+            SELECT {selected}, CASE {" ".join(field_cases)} END AS field, {raw} AS raw
+            FROM ({union}) e CROSS JOIN ({numbered}) s
+        ) numbers
+        WHERE raw IS NOT NULL AND raw <> ''
+    """  # noqa: S608 - names from the code, values as parameters
+    return query, [*field_params, *params]
 
 
 def duplicate_contacts(ctx: AuditContext) -> Iterator[Hit]:
     """Contacts whose main number (business, else mobile) is the same number once
-    normalised to E.164: "020 7946 0000" and "+44 20 7946 0000" are one."""
-    rows = _with_e164(ctx, ctx.entries(EntryKind.CONTACT))
-    by_number = defaultdict(list)
-    for row in rows:
-        by_number[row["e164"]].append(row)
-    for e164, group in by_number.items():
-        count = group[0]["sharing"]
-        names = [
-            entry_label(
-                EntryKind.CONTACT,
-                "",
-                row["name"],
-                company=row["company"],
-                external_id=row["external_id"],
-            )
-            for row in group[:4]  # the summary names three, and says whether there are more
+    normalised to E.164: "020 7946 0000" and "+44 20 7946 0000" are one. One finding per
+    number, staged as one statement: both numbers joined with their verdicts, window
+    functions, and the first CONTACTS_LISTED contacts (by name) in the details."""
+    _verdicts_fill(ctx)
+    contacts = ctx.entries(EntryKind.CONTACT).exclude(phone="", mobile="")
+    columns = ("external_id", "name", "company", "phone", "mobile")
+    union, union_params = union_sql([contacts], columns)
+    noun = sql.literal(kind_noun(EntryKind.CONTACT))
+    label, label_params = sql.entry_label(noun, "''", ["name", "company"], "external_id")
+    listed = sql.json_object([("name", "name"), ("number", "main"), ("external_id", "external_id")])
+    labels = " || ".join(
+        ["MAX(CASE WHEN place = 1 THEN label END)"]
+        + [f"COALESCE(', ' || MAX(CASE WHEN place = {n} THEN label END), '')" for n in (2, 3)]
+    )
+    details = sql.json_object(
+        [
+            ("count", "MAX(sharing)"),
+            ("number", "e164"),
+            ("contacts", sql.json_array_by_place(listed, "place", CONTACTS_LISTED)),
         ]
-        first = group[0]
-        yield Hit(
-            subject_kind=EntryKind.CONTACT,
-            subject_external_id=first["external_id"],
-            subject_key=f"number:{e164}",
-            subject_label=f"Contacts with number {e164}",
-            summary=f"{count:,} contacts have the number {e164}: {', '.join(names[:3])}"
-            + ("..." if len(names) > 3 else ""),
-            # Keys in jsonb's order (length, then bytes): what PostgreSQL returns compares
-            # equal as text, without decoding (engine._described_same).
-            details={
-                "count": count,
-                "number": e164,
-                "contacts": [
-                    {"name": row["name"], "number": row["main"], "external_id": row["external_id"]}
-                    for row in group
-                ],
-            },
-        )
+    )
+    verdict = PhoneNumberVerdict._meta.db_table
+    query = f"""
+        SELECT %s AS subject_kind,
+            MAX(CASE WHEN place = 1 THEN external_id END) AS subject_external_id,
+            'number:' || e164 AS subject_key,
+            'Contacts with number ' || e164 AS subject_label,
+            {sql.thousands("MAX(sharing)")} || ' contacts have the number ' || e164 || ': '
+                || {labels} || CASE WHEN MAX(sharing) > 3 THEN '...' ELSE '' END AS summary,
+            {details} AS details, NULL AS severity, NULL AS pending
+        FROM (
+            SELECT external_id, name, main, e164, sharing, place, {label} AS label FROM (
+                SELECT external_id, name, company, main, e164,
+                    COUNT(*) OVER (PARTITION BY e164) AS sharing,
+                    ROW_NUMBER() OVER (PARTITION BY e164 ORDER BY name, external_id) AS place
+                FROM (
+                    SELECT c.external_id, c.name, c.company,
+                        CASE WHEN p.e164 IS NOT NULL THEN c.phone ELSE c.mobile END AS main,
+                        COALESCE(p.e164, m.e164) AS e164
+                    FROM ({union}) c
+                    LEFT JOIN {verdict} p ON p.region = %s AND p.valid = %s AND p.raw = c.phone
+                    LEFT JOIN {verdict} m ON m.region = %s AND m.valid = %s AND m.raw = c.mobile
+                ) numbered
+                WHERE e164 IS NOT NULL
+            ) counted
+            WHERE sharing > 1 AND place <= %s
+        ) listed
+        GROUP BY e164
+    """  # noqa: S608 - table names from the models, values as parameters
+    ctx.hits_select(
+        query,
+        [
+            EntryKind.CONTACT.value,
+            *label_params,
+            *union_params,
+            ctx.region,
+            True,
+            ctx.region,
+            True,
+            CONTACTS_LISTED,
+        ],
+    )
+    return iter(())
 
 
 def _verdicts_fill(ctx: AuditContext) -> None:
     """Verdicts for every number text this module reads, once a pass (both rules read the
     contacts' numbers: the second would scan 100,000 contacts to find nothing missing)."""
     if "numbers.filled" not in ctx.memo:
-        every = [
-            ctx.entries(kind).annotate(raw=source).exclude(raw="").exclude(raw=None)
-            for kind, _, source in NUMBERS
-        ]
-        phone_verdicts_fill(region=ctx.region, texts=every)
+        numbers, params = _numbers_sql(ctx)
+        phone_verdicts_fill_sql(region=ctx.region, sql=numbers, params=params)
         ctx.memo["numbers.filled"] = True
-
-
-def _with_e164(ctx: AuditContext, contacts: QuerySet) -> list[dict]:
-    """The first CONTACTS_LISTED contacts (by name) of each E.164 number that several share,
-    the number of their business number, else of their mobile ("e164", that number as written,
-    "main", and how many share it, "sharing"), ordered by it; contacts with neither valid are
-    left out. One pass: both numbers joined with their verdicts, window functions. Only the
-    listed contacts leave the database: two thirds of a large messy phonebook share a number."""
-    columns = ("external_id", "name", "company", "phone", "mobile")
-    _verdicts_fill(ctx)
-    contacts_sql, params = union_sql([contacts.exclude(phone="", mobile="")], columns)
-    verdict = PhoneNumberVerdict._meta.db_table
-    sql = f"""
-        SELECT external_id, name, company, main, e164, sharing FROM (
-            SELECT external_id, name, company, main, e164,
-                COUNT(*) OVER (PARTITION BY e164) AS sharing,
-                ROW_NUMBER() OVER (PARTITION BY e164 ORDER BY name, external_id) AS place
-            FROM (
-                SELECT c.external_id, c.name, c.company,
-                    CASE WHEN p.e164 IS NOT NULL THEN c.phone ELSE c.mobile END AS main,
-                    COALESCE(p.e164, m.e164) AS e164
-                FROM ({contacts_sql}) c
-                LEFT JOIN {verdict} p ON p.region = %s AND p.valid = %s AND p.raw = c.phone
-                LEFT JOIN {verdict} m ON m.region = %s AND m.valid = %s AND m.raw = c.mobile
-            ) numbered
-            WHERE e164 IS NOT NULL
-        ) t
-        WHERE sharing > 1 AND place <= %s
-        ORDER BY e164, place
-    """  # noqa: S608 - table names from the models, values as parameters
-    with database.cursor() as cursor:
-        cursor.execute(sql, [*params, ctx.region, True, ctx.region, True, CONTACTS_LISTED])
-        names = [column[0] for column in cursor.description]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 RULES = (

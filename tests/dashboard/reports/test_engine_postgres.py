@@ -1,11 +1,11 @@
-"""The engine's PostgreSQL paths: findings written with COPY, verdicts as one JSON document,
+"""The engine's PostgreSQL paths: hits staged with COPY, verdicts as one JSON document,
 statistics taken for tables that have none (run with DATABASE_URL=postgres://...)."""
 
 import pytest
 from django.db import connection as database
 
 from dashboard.directory.models import DirectoryEntry, EntryKind
-from dashboard.reports.engine import BATCH, statistics_ensure
+from dashboard.reports.engine import statistics_ensure
 from dashboard.reports.models import PhoneNumberVerdict
 
 pytestmark = [pytest.mark.django_db, pytest.mark.postgres]
@@ -32,11 +32,14 @@ def users_without_email(directory, count: int) -> None:
     )
 
 
+MANY = 2050
+
+
 def test_a_first_audit_with_thousands_of_findings_writes_them_all(directory):
-    users_without_email(directory, BATCH + 50)
+    users_without_email(directory, MANY)
     outcome = directory.audit()
     no_email = directory.open("users.no_email")
-    assert len(no_email) == BATCH + 50
+    assert len(no_email) == MANY
     assert outcome.opened == len(directory.open())
     finding = next(f for f in no_email if f.subject_external_id == 10_001)
     assert finding.summary == f"{finding.subject_label} has no email address"

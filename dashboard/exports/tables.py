@@ -1,0 +1,50 @@
+"""What an export writes: a table of typed columns over rows in the screen's order.
+
+Every listing that can be exported describes itself as an `ExportTable`; the writers
+(`dashboard.exports.writers`) turn one into CSV or XLSX without knowing where it came from.
+"""
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class CellType(StrEnum):
+    """How a column's values are written: CSV writes text in one format per type, XLSX typed
+    cells (a phone number stays text so that its "+" and leading zeros survive)."""
+
+    TEXT = "text"
+    NUMBER = "number"  # int, float or Decimal; written unformatted
+    DATE = "date"
+    DATETIME = "datetime"  # aware datetimes; ISO 8601 with offset in CSV
+    BOOLEAN = "boolean"  # written "yes" / "no" in CSV, TRUE/FALSE in XLSX
+    PHONE = "phone"  # text, never a number, never a formula
+
+
+@dataclass(frozen=True)
+class ExportColumn:
+    header: str
+    #: The cell's value for one row (None: an empty cell).
+    value: Callable[[Any], Any]
+    type: CellType = CellType.TEXT
+
+
+@dataclass(frozen=True)
+class ExportTable:
+    """One listing as it is on screen: the rows its search, filters and sort select (every
+    page), in its order, with its columns."""
+
+    #: Shown in the list of a user's exports ("Users of Demo Company").
+    title: str
+    #: File name stem and XLSX sheet name source ("demo-company-users").
+    slug: str
+    columns: Sequence[ExportColumn]
+    #: A fresh iterator over the rows on each call; it must stream (`queryset.iterator()`),
+    #: never load every row at once.
+    rows: Callable[[], Iterable[Any]]
+    #: How many rows `rows()` yields (one COUNT query).
+    count: Callable[[], int]
+    #: The search, filters and sort in words ("Search “smith”; Department: Sales; sorted by
+    #: name"), kept with the export and written to the activity log.
+    filters: str = ""
