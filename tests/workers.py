@@ -101,6 +101,29 @@ def wait_until(condition, *, timeout: float = 60, what: str = "the worker never 
         time.sleep(0.05)
 
 
+def worker_settled() -> bool:
+    """No sync or audit queued or running, and every synced directory audited: a worker
+    audits each new directory by itself after a sync, so a test can be over before it is.
+    Wait for this before the tables are emptied under a worker that outlives the test."""
+    from dashboard.directory.models import DirectoryState, SyncRun
+    from dashboard.reports.models import AuditRun
+
+    if SyncRun.objects.filter(status__in=SyncRun.ACTIVE).exists():
+        return False
+    if AuditRun.objects.filter(status__in=AuditRun.ACTIVE).exists():
+        return False
+    switches = DirectoryState.objects.filter(generation__gt=0).values_list(
+        "connection", "generation", "last_success_at"
+    )
+    for connection_id, generation, switched_at in switches:
+        audits = AuditRun.objects.filter(connection_id=connection_id)
+        # Asked for after the switch, or (when one was already waiting) reading its generation.
+        after = audits.filter(created_at__gte=switched_at) if switched_at else audits.none()
+        if not (after.exists() or audits.filter(generation__gte=generation).exists()):
+            return False
+    return True
+
+
 def sleep_until(moment) -> None:
     """Sleep until the aware datetime `moment`: for a timeout measured by the clock itself."""
     time.sleep(max(0.0, (moment - timezone.now()).total_seconds()))

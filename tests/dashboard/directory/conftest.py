@@ -9,6 +9,7 @@ from integrations.threecx.models import ThreeCXConnection
 from integrations.threecx.services import connection_save
 from tests.integrations.threecx.clients import CLIENT_ID, CLIENT_SECRET
 from tests.integrations.threecx.conftest import make_simulator, simulator  # noqa: F401 - fixtures
+from tests.workers import wait_until, worker_settled
 
 
 @pytest.fixture(autouse=True)
@@ -87,9 +88,11 @@ def _module_worker(django_db_setup) -> Iterator[subprocess.Popen]:
 
 
 @pytest.fixture
-def shared_worker(_module_worker, transactional_db) -> subprocess.Popen:
+def shared_worker(_module_worker, transactional_db) -> Iterator[subprocess.Popen]:
     """A real worker like `simulator_worker`'s, started once for all the tests of a module
     (starting and stopping one takes seconds). Do not kill it; do not mix the two in a
     module: both would take tasks from the same queue."""
     assert _module_worker.poll() is None, "the module's worker process has died"
-    return _module_worker
+    yield _module_worker
+    # A worker of the test's own would finish the audit that follows a sync as it stopped.
+    wait_until(worker_settled, what="the worker never finished the syncs and audits")
