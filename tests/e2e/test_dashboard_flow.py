@@ -10,6 +10,7 @@ from dashboard.directory.models import EntryKind
 from integrations.threecx.simulator import Simulator, SimulatorConfig, SimulatorServer
 from tests.e2e.test_accounts_flow import sign_in
 from tests.integrations.threecx.clients import CLIENT_ID, CLIENT_SECRET
+from tests.workers import wait_until, worker_settled
 
 pytestmark = [
     pytest.mark.browser,
@@ -21,24 +22,35 @@ pytestmark = [
 SYNC_TIMEOUT_MS = 60_000
 
 
+@pytest.fixture(scope="module")
+def _pbx_and_worker(django_db_setup):
+    """A simulated 3CX server and a worker that may call it, for all the tests of the module
+    (starting and stopping a worker takes seconds). No test changes the server's data."""
+    from tests.workers import celery_worker
+
+    config = SimulatorConfig(seed=3, users=40, contacts=300, groups=4, queues=3, ring_groups=3)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("THREECX_ALLOW_HTTP", "true")
+        patch.setenv("THREECX_ALLOWED_ADDRESSES", "127.0.0.1")
+        with SimulatorServer(Simulator(config)) as server, celery_worker(concurrency=2) as process:
+            yield server, process
+
+
 @pytest.fixture
-def pbx(settings, monkeypatch):
+def pbx(settings, _pbx_and_worker):
     """A simulated 3CX server that the site (this process) and the worker may both call."""
     settings.THREECX_ALLOW_HTTP = True
     settings.THREECX_ALLOWED_ADDRESSES = ["127.0.0.1"]
-    monkeypatch.setenv("THREECX_ALLOW_HTTP", "true")
-    monkeypatch.setenv("THREECX_ALLOWED_ADDRESSES", "127.0.0.1")
-    config = SimulatorConfig(seed=3, users=40, contacts=300, groups=4, queues=3, ring_groups=3)
-    with SimulatorServer(Simulator(config)) as server:
-        yield server
+    return _pbx_and_worker[0]
 
 
 @pytest.fixture
-def worker(pbx):
-    from tests.workers import celery_worker
-
-    with celery_worker(concurrency=2) as process:
-        yield process
+def worker(pbx, _pbx_and_worker, transactional_db):
+    process = _pbx_and_worker[1]
+    assert process.poll() is None, "the module's worker process has died"
+    yield process
+    # A worker of the test's own would finish the audit that follows a sync as it stopped.
+    wait_until(worker_settled, what="the worker never finished the syncs and audits")
 
 
 def add_connection(page: Page, live_server, organization, base_url: str, secret: str) -> None:

@@ -4,12 +4,20 @@ ignored, on SQLite and on PostgreSQL alike, in the page, the fragment and the CS
 import html
 
 import pytest
+from django.test import override_settings
 from django.urls import reverse
 
 from dashboard.directory.filters import SEARCH_MAX_LENGTH, SEARCH_MAX_WORDS
 from dashboard.directory.listings import LISTINGS
+from integrations.threecx.models import ThreeCXConnection
+from integrations.threecx.services import connection_save
+from integrations.threecx.simulator import Simulator, SimulatorServer
 from tests.dashboard.directory.test_views_listing import list_url, shown, sync
+from tests.factories import OrganizationFactory
 from tests.hostile import HOSTILE_VALUES, RAW_QUERY_STRINGS, SHARPEST, everywhere
+from tests.integrations.threecx.clients import CLIENT_ID, CLIENT_SECRET
+from tests.integrations.threecx.conftest import SMALL
+from tests.module_data import module_transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -29,14 +37,41 @@ ONE_AT_A_TIME = (
 )
 
 
+@pytest.fixture(scope="module")
+def _synced_of_module(django_db_setup, django_db_blocker):
+    """An organisation with a connection synced twice (the second run has changes), written
+    once for the module's tests, which only read it (see tests/module_data.py)."""
+    with module_transaction(django_db_blocker) as writing:
+        with (
+            writing(),
+            override_settings(THREECX_ALLOW_HTTP=True, THREECX_ALLOWED_ADDRESSES=["127.0.0.1"]),
+            SimulatorServer(Simulator(SMALL)) as simulator,
+        ):
+            organization = OrganizationFactory(name="Acme Telecom")
+            connection = connection_save(
+                connection=ThreeCXConnection(
+                    organization=organization,
+                    name="Main PBX",
+                    base_url=simulator.base_url,
+                    client_id=CLIENT_ID,
+                ),
+                client_secret=CLIENT_SECRET,
+            )
+            simulator.simulator.add("Contacts", {"FirstName": "Ana", "LastName": "Novák"})
+            sync(connection)
+            simulator.simulator.add("Contacts", {"FirstName": "Bea", "LastName": "Dvořák"})
+            run = sync(connection)
+        yield organization, connection, run
+
+
 @pytest.fixture
-def synced(simulator, connection_to):
-    connection = connection_to(simulator)
-    simulator.simulator.add("Contacts", {"FirstName": "Ana", "LastName": "Novák"})
-    sync(connection)
-    simulator.simulator.add("Contacts", {"FirstName": "Bea", "LastName": "Dvořák"})
-    run = sync(connection)
-    return connection, run
+def organization(_synced_of_module):
+    return _synced_of_module[0]
+
+
+@pytest.fixture
+def synced(_synced_of_module):
+    return _synced_of_module[1:]
 
 
 def listing_urls(organization, connection, run) -> list[tuple[str, dict[str, str]]]:

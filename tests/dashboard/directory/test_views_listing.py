@@ -7,11 +7,19 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from django.template.loader import render_to_string
+from django.test import override_settings
 from django.urls import reverse
 
 from dashboard.directory.listings import LISTINGS
 from dashboard.directory.models import DirectoryEntry, DirectoryState, EntryKind, SyncRun
 from dashboard.directory.sync import sync_run_execute
+from integrations.threecx.models import ThreeCXConnection
+from integrations.threecx.services import connection_save
+from integrations.threecx.simulator import Simulator, SimulatorServer
+from tests.factories import OrganizationFactory
+from tests.integrations.threecx.clients import CLIENT_ID, CLIENT_SECRET
+from tests.integrations.threecx.conftest import SMALL
+from tests.module_data import module_transaction
 
 pytestmark = pytest.mark.django_db
 
@@ -30,8 +38,47 @@ def sync(connection, *, confirm_removals: bool = False) -> SyncRun:
     return run
 
 
+@pytest.fixture(scope="module")
+def _synced_of_module(django_db_setup, django_db_blocker):
+    """An organisation with a connection synced from the simulator, written once for the
+    tests of the module that only read it (see tests/module_data.py)."""
+    with module_transaction(django_db_blocker) as writing:
+        with (
+            writing(),
+            override_settings(THREECX_ALLOW_HTTP=True, THREECX_ALLOWED_ADDRESSES=["127.0.0.1"]),
+            SimulatorServer(Simulator(SMALL)) as simulator,
+        ):
+            organization = OrganizationFactory(name="Acme Telecom")
+            connection = connection_save(
+                connection=ThreeCXConnection(
+                    organization=organization,
+                    name="Main PBX",
+                    base_url=simulator.base_url,
+                    client_id=CLIENT_ID,
+                ),
+                client_secret=CLIENT_SECRET,
+            )
+            sync(connection)
+        yield organization, connection
+
+
 @pytest.fixture
-def synced(simulator, connection_to):
+def organization(request):
+    """The synced organisation for the tests of its directory (`synced`); a new one, with no
+    connection yet, for the others."""
+    if "synced" in request.fixturenames:
+        return request.getfixturevalue("_synced_of_module")[0]
+    return OrganizationFactory(name="Acme Telecom")
+
+
+@pytest.fixture
+def synced(_synced_of_module):
+    return _synced_of_module[1]
+
+
+@pytest.fixture
+def synced_alone(simulator, connection_to):
+    """A connection synced for one test only: for a test that changes the simulator."""
     connection = connection_to(simulator)
     sync(connection)
     return connection
@@ -394,12 +441,12 @@ def test_the_csv_export_follows_search_filters_and_sort(client_for, viewer, orga
 
 
 def test_the_csv_export_defuses_spreadsheet_formulas(
-    client_for, viewer, organization, simulator, synced
+    client_for, viewer, organization, simulator, synced_alone
 ):
     simulator.simulator.add(
         "Contacts", {"FirstName": '=HYPERLINK("http://x")', "PhoneNumber": "+44 20 7946 0000"}
     )
-    sync(synced)
+    sync(synced_alone)
     response = client_for(viewer).get(list_url(organization, "contacts"), {"format": "csv"})
     header, *rows = read_csv(response)
     row = next(dict(zip(header, r, strict=True)) for r in rows if "HYPERLINK" in r[3])

@@ -16,7 +16,8 @@ from integrations.threecx.simulator import Fault
 from tests.integrations.threecx.clients import simulator_client
 from tests.integrations.threecx.stubs import TOKEN, Answer
 
-USERS, CONTACTS = 1_500, 30_000
+#: Contacts are a fifth of the 30,000 of the PBX that showed the bug: still 60 capped pages.
+USERS, CONTACTS = 1_500, 6_000
 
 
 @pytest.fixture(autouse=True)
@@ -38,7 +39,7 @@ class TestAServerThatCapsItsPages:
         assert len(set(ids(users))) == USERS
         assert len(set(ids(contacts))) == CONTACTS
         assert (users.total, users.pages_read) == (USERS, 15)
-        assert (contacts.total, contacts.pages_read) == (CONTACTS, 300)
+        assert (contacts.total, contacts.pages_read) == (CONTACTS, CONTACTS // 100)
 
     def test_the_cap_set_over_the_control_api_is_honoured_too(self, make_simulator):
         server = make_simulator(users=USERS)

@@ -39,7 +39,10 @@ def test_concurrent_threads_cause_one_token_request_per_token(simulator):
 
 @pytest.mark.redis
 def test_concurrent_worker_processes_share_one_token_through_redis(simulator):
-    context = multiprocessing.get_context("spawn")
+    # Forked from a server that has set Django up once: fresh processes, without paying a
+    # whole interpreter start and django.setup() for each of them (see token_worker).
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([ask_version.__module__])
     with context.Manager() as manager:
         start = manager.Event()
         with context.Pool(WORKERS) as pool:

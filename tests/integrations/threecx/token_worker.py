@@ -1,13 +1,21 @@
-"""Run in a separate process by the token-sharing test: one 'worker' asking for the version."""
+"""Run in separate processes by the token-sharing test: 'workers' asking for the version.
+
+The test's forkserver imports this module once, which sets Django up there; every worker
+process is then forked from it ready to work, as Celery's prefork pool forks its children,
+instead of paying for a fresh interpreter and `django.setup()` each.
+"""
 
 import os
 
+import django
+from django.apps import apps
 
-def ask_version(base_url: str, start_event) -> str:
-    import django
-
+if not apps.ready:  # in the forkserver; the test run that imports it too is set up already
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.settings")
     django.setup()
+
+
+def ask_version(base_url: str, start_event) -> str:
     from django.conf import settings
 
     from integrations.threecx.client import ThreeCXClient
