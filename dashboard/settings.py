@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "dashboard.storage",
     "dashboard.reports",
     "dashboard.exports",
+    "dashboard.console",
     "integrations.threecx",
 ]
 
@@ -313,6 +314,13 @@ EXPORT_RETENTION_DAYS = env_int("DASHBOARD_EXPORT_RETENTION_DAYS", 7, minimum=1)
 #: Exports of up to this many rows stream straight back; bigger ones (and every export
 #: across connections) are prepared in the background.
 EXPORT_DIRECT_MAX_ROWS = env_int("DASHBOARD_EXPORT_DIRECT_MAX_ROWS", 10_000, minimum=0)
+#: The XAPI console keeps an answer (secrets masked) of up to this many bytes with its call,
+#: for the page, the downloads and the history; a bigger one is noted, not kept.
+XAPI_ANSWER_MAX_BYTES = env_int("DASHBOARD_XAPI_ANSWER_MAX_BYTES", 5 * 1024 * 1024, minimum=1024)
+#: Every console call makes the PBX work: how many a user, and all users of one connection
+#: together, may send per minute.
+XAPI_CALLS_PER_USER = env_int("DASHBOARD_XAPI_CALLS_PER_USER", 30, minimum=1)
+XAPI_CALLS_PER_CONNECTION = env_int("DASHBOARD_XAPI_CALLS_PER_CONNECTION", 60, minimum=1)
 
 # --- 3CX connections ---------------------------------------------------------------------------
 

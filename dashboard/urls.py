@@ -9,6 +9,10 @@ urlpatterns = [
         "orgs/<uuid:org_id>/connections/<uuid:connection_id>/storage/",
         include("dashboard.storage.urls"),
     ),
+    path(
+        "orgs/<uuid:org_id>/connections/<uuid:connection_id>/console/",
+        include("dashboard.console.urls"),
+    ),
     path("", include("dashboard.reports.urls")),
     path("exports/", include("dashboard.exports.urls")),
     path("accounts/", include("allauth.urls")),

@@ -9,6 +9,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from dashboard.console.models import XapiCall
 from dashboard.tenants.models import Invitation, Membership, Organization, Role
 from integrations.threecx.models import ThreeCXConnection
 from tests.test_tenant_isolation import ROUTES, World
@@ -38,6 +39,7 @@ def tenant_data_snapshot() -> tuple[int, ...]:
         Membership.objects.filter(role=Role.OWNER).count(),
         Invitation.objects.count(),
         ThreeCXConnection.objects.count(),
+        XapiCall.objects.count(),  # nothing sent to a PBX
     )
 
 

@@ -15,6 +15,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from dashboard.connections.models import ConnectionCheck
+from dashboard.console.models import XapiCall
 from dashboard.directory.models import DirectoryEntry, DirectoryState, EntryKind, SyncRun
 from dashboard.exports.models import Export
 from dashboard.reports.models import AuditRun, Finding
@@ -102,6 +103,20 @@ OBJECT_FOR_PARAMETER: dict[str, Callable[[World, str], object]] = {
         ).pk
     ),
     "rule_id": lambda world, key: "routing.nowhere",
+    # A write: its run and confirm URLs are for admins only (a read's are READ_POSTS-like).
+    "operation_id": lambda world, key: "UpdateUser",
+    "call_id": lambda world, key: (
+        XapiCall.objects.create(
+            organization=world.organization(key),
+            connection=connection_in(world.organization(key)),
+            operation_id="ListUser",
+            method="GET",
+            path="/Users",
+            status=XapiCall.Status.SUCCEEDED,
+            response_status=200,
+            answer={"value": [{"Id": 1, "FirstName": "Ada"}]},
+        ).pk
+    ),
 }
 
 #: Where a parameter names a different kind of object in one URL than in the others.
@@ -133,7 +148,7 @@ def connection_in(organization: Organization) -> ThreeCXConnection:
 
 #: Parameters that are values rather than objects of an organisation: a URL taking only these
 #: besides org_id has no object another organisation could own.
-VALUE_PARAMETERS = frozenset({"kind"})
+VALUE_PARAMETERS = frozenset({"kind", "operation_id"})
 
 
 def user_entry_in(organization: Organization) -> DirectoryEntry:

@@ -16,7 +16,7 @@ from django.utils import timezone
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _test_database_url() -> str:
+def worker_database_url() -> str:
     db = connection.settings_dict
     if db["ENGINE"] == "django.db.backends.sqlite3":
         if connection.is_in_memory_db():
@@ -42,7 +42,7 @@ def celery_worker(
     """
     env = {
         **os.environ,
-        "DATABASE_URL": _test_database_url(),
+        "DATABASE_URL": worker_database_url(),
         "DJANGO_SETTINGS_MODULE": "tests.settings",
         # Django's system checks, which a worker runs as it starts, import every view (and
         # with them phonenumbers' geocoder data): seconds per worker. CI runs them all with

@@ -1,21 +1,17 @@
 """Storage browsing's writes: a Get Directory Info question, asked on the worker."""
 
-import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 
 from dashboard.jobs.runner import JobFailed, job_run
+from dashboard.limits import per_minute_counted
 from dashboard.storage.models import StorageBrowse
 from dashboard.tenants.activity import activity_record
 from integrations.threecx import crypto, errors
 from integrations.threecx.client import ThreeCXClient
 from integrations.threecx.models import ThreeCXConnection
-
-#: The window the per-minute limits (settings.STORAGE_BROWSE_PER_*) count in.
-LIMIT_WINDOW_SECONDS = 60
 
 
 class BrowseLimitReached(Exception):
@@ -96,29 +92,19 @@ def storage_browse_body(browse: StorageBrowse) -> dict[str, Any]:
 
 
 def _limit_consume(*, connection: ThreeCXConnection, actor) -> None:
-    if actor is not None and not _counted(f"user:{actor.pk}", settings.STORAGE_BROWSE_PER_USER):
+    if actor is not None and not per_minute_counted(
+        "storage-browse", f"user:{actor.pk}", settings.STORAGE_BROWSE_PER_USER
+    ):
         raise BrowseLimitReached(
             f"You have opened {settings.STORAGE_BROWSE_PER_USER} folders in the last minute, "
             "as many as one person may: each one makes the PBX work. Wait a minute, then "
             "try again."
         )
-    if not _counted(f"connection:{connection.pk}", settings.STORAGE_BROWSE_PER_CONNECTION):
+    if not per_minute_counted(
+        "storage-browse", f"connection:{connection.pk}", settings.STORAGE_BROWSE_PER_CONNECTION
+    ):
         raise BrowseLimitReached(
             f"{connection.name} has been asked for {settings.STORAGE_BROWSE_PER_CONNECTION} "
             "folders in the last minute, by everyone together: as many as it is asked for, to "
             "spare the PBX. Wait a minute, then try again."
         )
-
-
-def _counted(subject: str, limit: int) -> bool:
-    """Count one question of `subject` in this minute's window (in the shared cache, so that
-    every web process counts together); False once over `limit`."""
-    window = int(time.time() // LIMIT_WINDOW_SECONDS)
-    key = f"storage-browse-limit:{subject}:{window}"
-    cache.add(key, 0, timeout=LIMIT_WINDOW_SECONDS * 2)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add() and incr()
-        cache.set(key, 1, timeout=LIMIT_WINDOW_SECONDS * 2)
-        count = 1
-    return count <= limit

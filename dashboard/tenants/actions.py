@@ -27,4 +27,5 @@ ACTION_LABELS: dict[str, str] = {
     "reports.finding_reopened": "Reopened an audit finding",
     "reports.digest_changed": "Changed their audit digest",
     "export.created": "Exported a table",
+    "xapi.write": "Sent a change through the XAPI console",
 }

@@ -18,8 +18,10 @@ def activity_record(
     target_label: str = "",
     details: dict | None = None,
     request: HttpRequest | None = None,
+    ip_address: str | None = None,
 ) -> Activity:
-    """Append one entry to the organisation's activity log."""
+    """Append one entry to the organisation's activity log. `ip_address` is for entries
+    written later by a worker for a request it no longer has (else taken from `request`)."""
     if action not in ACTION_LABELS:
         raise ValueError(f"Unknown activity action {action!r}: add it to ACTION_LABELS.")
     return Activity.objects.create(
@@ -31,7 +33,7 @@ def activity_record(
         target_id=str(target.pk) if target is not None else "",
         target_label=target_label or (str(target) if target is not None else ""),
         details=details or {},
-        ip_address=client_ip(request) if request is not None else None,
+        ip_address=client_ip(request) if request is not None else ip_address,
     )
 
 

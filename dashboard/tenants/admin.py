@@ -16,7 +16,7 @@ class OrganizationAdminForm(forms.ModelForm):
 
     class Meta:
         model = Organization
-        fields = ["name", "require_mfa"]
+        fields = ["name", "require_mfa", "xapi_writes_enabled"]
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -26,7 +26,7 @@ class OrganizationAdminForm(forms.ModelForm):
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
     form = OrganizationAdminForm
-    list_display = ["name", "require_mfa", "created_at"]
+    list_display = ["name", "require_mfa", "xapi_writes_enabled", "created_at"]
     search_fields = ["name"]
     inlines = [MembershipInline]
 

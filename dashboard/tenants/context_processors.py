@@ -19,7 +19,7 @@ def _nav_section(request: HttpRequest) -> str:
     """Which organisation tab the page belongs to, from the app that serves it."""
     match = getattr(request, "resolver_match", None)
     module = getattr(getattr(match, "func", None), "__module__", "")
-    if module.startswith(("dashboard.connections", "dashboard.storage")):
+    if module.startswith(("dashboard.connections", "dashboard.storage", "dashboard.console")):
         return "connections"
     if module.startswith("dashboard.directory"):
         return "directory"

@@ -1,4 +1,5 @@
 from django import forms
+from django.utils.text import capfirst
 
 from dashboard.tenants.models import Organization, Role
 from dashboard.validators import form_text_fields_guard
@@ -28,6 +29,20 @@ class OrganizationForm(OrganizationCreateForm):
         required=False,
         label=Organization._meta.get_field("require_mfa").verbose_name.capitalize(),
         help_text=Organization._meta.get_field("require_mfa").help_text,
+    )
+    #: Two labelled choices rather than a checkbox: each says what it means, and a form posted
+    #: without the field (another client, an older page) leaves the setting as it was.
+    xapi_writes_enabled = forms.TypedChoiceField(
+        required=False,
+        label=capfirst(Organization._meta.get_field("xapi_writes_enabled").verbose_name),
+        help_text=Organization._meta.get_field("xapi_writes_enabled").help_text,
+        choices=[
+            ("on", "Allowed: admins may send changes, each confirmed first and logged"),
+            ("off", "Turned off: the console only reads"),
+        ],
+        coerce=lambda value: value == "on",
+        empty_value=None,
+        widget=forms.RadioSelect,
     )
 
 

@@ -27,6 +27,15 @@ class Organization(models.Model):
         default=False,
         help_text="Members without an authenticator app are sent to set one up first.",
     )
+    xapi_writes_enabled = models.BooleanField(
+        "allow changes through the XAPI console",
+        default=True,
+        help_text=(
+            "Admins may send operations that change a PBX (create, update, delete, actions) "
+            "from the XAPI console, each after a confirmation and on record in the activity "
+            "log. Off: the console only reads."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -58,18 +58,25 @@ def organization_update(
     actor: object,
     name: str,
     require_mfa: bool,
+    xapi_writes_enabled: bool | None = None,
     request: HttpRequest | None = None,
 ) -> Organization:
+    """Save the settings that changed and log them; `xapi_writes_enabled` None keeps it."""
+    if xapi_writes_enabled is None:
+        xapi_writes_enabled = organization.xapi_writes_enabled
     changes = {}
     if organization.name != name:
         changes["name"] = [organization.name, name]
     if organization.require_mfa != require_mfa:
         changes["require_mfa"] = [organization.require_mfa, require_mfa]
+    if organization.xapi_writes_enabled != xapi_writes_enabled:
+        changes["xapi_writes_enabled"] = [organization.xapi_writes_enabled, xapi_writes_enabled]
     if not changes:
         return organization
     organization.name = name
     organization.require_mfa = require_mfa
-    organization.save(update_fields=["name", "require_mfa"])
+    organization.xapi_writes_enabled = xapi_writes_enabled
+    organization.save(update_fields=["name", "require_mfa", "xapi_writes_enabled"])
     activity_record(
         organization=organization,
         actor=actor,

@@ -77,7 +77,11 @@ def organization_settings(request: HttpRequest, access: OrganizationAccess) -> H
     organization = access.organization
     form = OrganizationForm(
         request.POST or None,
-        initial={"name": organization.name, "require_mfa": organization.require_mfa},
+        initial={
+            "name": organization.name,
+            "require_mfa": organization.require_mfa,
+            "xapi_writes_enabled": "on" if organization.xapi_writes_enabled else "off",
+        },
     )
     if request.method == "POST" and form.is_valid():
         services.organization_update(
@@ -85,6 +89,7 @@ def organization_settings(request: HttpRequest, access: OrganizationAccess) -> H
             actor=request.user,
             name=form.cleaned_data["name"],
             require_mfa=form.cleaned_data["require_mfa"],
+            xapi_writes_enabled=form.cleaned_data["xapi_writes_enabled"],
             request=request,
         )
         messages.success(request, "Settings saved.")

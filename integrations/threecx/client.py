@@ -10,8 +10,11 @@ Everything goes through `Transport` (timeouts, error mapping, retries) and
 `SharedTokenProvider` (one token per API client across all workers).
 """
 
+import json
 import re
+import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -21,7 +24,8 @@ from integrations.threecx import errors, spec
 from integrations.threecx.auth import SharedTokenProvider
 from integrations.threecx.directory_info import directory_parameters_parse
 from integrations.threecx.odata import PagedCollection, Query, key_segment, literal
-from integrations.threecx.transport import RetryPolicy, Transport
+from integrations.threecx.operations.requests import PreparedRequest
+from integrations.threecx.transport import RetryPolicy, Transport, parse_json
 from integrations.threecx.url_guard import (
     AddressPolicy,
     base_url_check_address,
@@ -30,6 +34,28 @@ from integrations.threecx.url_guard import (
 
 API = "/xapi/v1"
 _UNKNOWN_PROPERTY = re.compile(r"[Cc]ould not find a property named '([^']+)'")
+#: The answer headers worth showing with an operation's answer; the others (dates, servers,
+#: cookies, caching) say nothing about the operation and some could identify a session.
+ANSWER_HEADERS = (
+    "Content-Type",
+    "Content-Length",
+    "X-3CX-Version",
+    "Retry-After",
+    "Location",
+    "OData-Version",
+)
+
+
+@dataclass(frozen=True)
+class OperationAnswer:
+    """What a server answered to one operation (see `ThreeCXClient.operation_call`)."""
+
+    status: int
+    elapsed_ms: int
+    headers: dict[str, str]  # ANSWER_HEADERS present in the answer
+    data: Any  # parsed JSON; None for an empty or non-JSON body
+    content_type: str  # the media type, e.g. "application/json" ("" when not said)
+    size: int  # bytes of the body
 
 
 class ThreeCXClient:
@@ -107,6 +133,41 @@ class ThreeCXClient:
     def call_action(self, path: str, body: dict[str, Any] | None = None) -> Any:
         """An OData action or action import: `POST /Users/Pbx.BatchDelete` with a JSON body."""
         return self.post(path, body or {})
+
+    def operation_call(self, request: PreparedRequest) -> OperationAnswer:
+        """Send a request prepared (and validated) by `request_prepare`, as it is.
+
+        Reads may be retried like every read; writes are sent once, as a retried write could
+        happen twice. A non-JSON answer (a Download... function's file) comes back as
+        data None with its content type and size. Failures raise errors.ThreeCXError, as
+        every call does, with `elapsed_ms` set on the exception.
+        """
+        started = time.monotonic()
+        try:
+            response = self.transport.request(
+                request.method,
+                request.api_path,
+                params=request.query or None,
+                json_body=request.body,
+                idempotent=request.is_read,
+                expect="raw",
+            )
+        except errors.ThreeCXError as exc:
+            exc.elapsed_ms = _elapsed_ms(started)
+            raise
+        elapsed_ms = _elapsed_ms(started)
+        body: bytes = response.data or b""
+        content_type = (response.headers.get("Content-Type") or "").split(";", 1)[0].strip()
+        return OperationAnswer(
+            status=response.status,
+            elapsed_ms=elapsed_ms,
+            headers={
+                name: response.headers[name] for name in ANSWER_HEADERS if name in response.headers
+            },
+            data=_answer_data(body, response.headers, content_type, path=request.api_path),
+            content_type=content_type.lower(),
+            size=len(body),
+        )
 
     # --- collections and entities --------------------------------------------------------------
 
@@ -237,6 +298,27 @@ class ThreeCXClient:
                 selected.remove(missing.group(1))
                 params["$select"] = ",".join(selected)
         raise errors.BadResponse(f"The server kept refusing the fields asked of {path}.")
+
+
+def _elapsed_ms(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
+
+
+def _answer_data(body: bytes, headers, content_type: str, *, path: str) -> Any:
+    """The JSON of an answer: parsed (and checked whole) when it says it is JSON; a body
+    without a content type, or with text/plain, when it parses; None for anything else
+    (a CSV, a ZIP, a recording)."""
+    if not body:
+        return None
+    media_type = content_type.lower()
+    if media_type == "application/json" or media_type.endswith("+json"):
+        return parse_json(body, headers, path=path)
+    if media_type and not media_type.startswith("text/plain"):
+        return None
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
 
 
 def _api_path(path: str) -> str:

@@ -127,7 +127,9 @@ class Transport:
     ) -> Response:
         """Send one API request; `path` is relative to the base URL (e.g. "/xapi/v1/Users").
 
-        `expect` is "json" (parse the body), "none" (204-style) or "any".
+        `expect` is "json" (parse the body), "none" (204-style), "any" (JSON when there is a
+        body) or "raw" (the body's bytes, unparsed: the caller decides, e.g. for the file a
+        Download function answers with).
         """
         idempotent = method in ("GET", "HEAD") if idempotent is None else idempotent
         attempts = self.retry.attempts if idempotent else 1
@@ -219,6 +221,8 @@ class Transport:
             raise exc.with_traceback(None) from None
         if raw.status_code >= 300:
             raise error_for_status(raw.status_code, body, raw.headers, path=path)
+        if expect == "raw":
+            return Response(raw.status_code, raw.headers, body)
         if expect == "none" or (expect == "any" and not body):
             return Response(raw.status_code, raw.headers, None)
         return Response(raw.status_code, raw.headers, parse_json(body, raw.headers, path=path))

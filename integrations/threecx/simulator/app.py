@@ -3,6 +3,8 @@
 `Simulator` holds the state (directory data, tokens, faults, counters) and is the public Python
 API; `Simulator.wsgi_app` is the WSGI callable. Routes follow the spec: an entity set can be
 read by key, by Number or through a navigation property only where swagger.yaml has that path.
+Every other operation of the spec is answered from its schema by the generic fallback
+(`generic.py`): what is modelled stays modelled, the rest is generated.
 """
 
 from __future__ import annotations
@@ -30,9 +32,11 @@ from integrations.threecx.spec import load_spec
 from .config import RUNTIME_FIELDS, SimulatorConfig
 from .directories import DirectoryError, filesystems, list_directory
 from .faults import Decision, Fault, FaultSet
+from .generic import Paging, generic_answer
 from .model import type_info
 from .query import QueryError, QueryOptions, parse_options, select_items, shape
 from .settings import check_values
+from .spec_routes import BadRequest, RouteMatch, route_match
 from .store import ENTITY_TYPES, KEY_FIELDS, MUTABLE_SETS, Directory
 from .tokens import TokenIssuer
 
@@ -48,7 +52,13 @@ _UNAUTHORIZED = {
     "error": "unauthorized",
     "error_description": "The request requires valid user authentication.",
 }
-_ENTITY_PATH = re.compile(r"/(?P<set>[A-Za-z]+)(?:\((?P<key>.*?)\))?(?:/(?P<nav>[A-Za-z]+))?")
+# A modelled entity set, one of its items or a navigation property of it; anything else (bound
+# functions and actions such as /Users(5)/Pbx.GetPhoneSecret()) goes to the generic answers.
+_ENTITY_PATH = re.compile(
+    r"/(?P<set>[A-Za-z]+)(?:\((?P<key>(?:[^()']|'(?:[^']|'')*')*)\))?(?:/(?P<nav>[A-Za-z]+))?"
+)
+# The leading /Set(key) of a template bound to one item: /Users({Id})/Pbx.Regenerate.
+_BOUND_TEMPLATE = re.compile(r"/(?P<set>\w+)\((?P<number>Number=)?\{(?P<key>\w+)\}\)")
 #: Singletons and functions served besides the entity sets (path -> Pbx type of the answer).
 SINGLETONS = {
     "/SystemStatus": "Pbx.SystemStatus",
@@ -291,11 +301,13 @@ class Simulator:
                 return self._directory_info(request)
             match = _ENTITY_PATH.fullmatch(path)
             if match is None or match.group("set") not in ENTITY_TYPES:
-                return _odata_error(404, _no_resource(request))
+                return self._generic(request, params, path)
             return self._entity_route(request, params, match)
         except QueryError as error:
             message = f"The query specified in the URI is not valid. {error.message}"
             return _odata_error(400, message, error.target, detail=error.message)
+        except BadRequest as error:
+            return _odata_error(400, error.message, error.target)
 
     def _is_missing(self, path: str) -> bool:
         """Whether `path` is under a set or function `config.missing` takes away."""
@@ -466,6 +478,51 @@ class Simulator:
         except ValueError as error:
             return _odata_error(400, str(error))
         return Response(204)
+
+    # --- everything else the spec describes ---------------------------------------------------
+
+    def _generic(self, request: Request, params: dict[str, str], path: str) -> Response:
+        """Any other operation of the spec, answered from its schema (generic.py): 404 for a
+        path the spec does not have, 405 for a method it does not take there, and 404 for an
+        item of a modelled set that does not exist (/Users(999)/Pbx.Regenerate)."""
+        found = route_match(request.method, path)
+        if found is None:
+            return _odata_error(404, _no_resource(request))
+        if found.operation is None:
+            return _method_not_allowed(request, *found.route.allowed)
+        unknown = self._unknown_item(found)
+        if unknown:
+            return _odata_error(404, unknown)
+        cap = request.decision.page_cap(self.config.max_page_size)
+        count_fault = request.decision.count_fault
+        paging = Paging(
+            cap=cap,
+            counted=(lambda _: count_fault.odata_count) if count_fault else self.config.counted,
+        )
+        status, data = generic_answer(
+            found,
+            path=path,
+            options=params,
+            body=request.body,
+            base_url=request.base_url,
+            paging=paging,
+        )
+        if data is None:
+            return Response(status)
+        return _json(status, data, ODATA_TYPE)
+
+    def _unknown_item(self, found: RouteMatch) -> str | None:
+        """Why the item an operation is bound to cannot be found, when the simulator models
+        its set; None when it exists or is not modelled."""
+        bound = _BOUND_TEMPLATE.match(found.route.template)
+        if bound is None or bound.group("set") not in ENTITY_TYPES:
+            return None
+        set_name, by_number = bound.group("set"), bool(bound.group("number"))
+        key = found.arguments.get(bound.group("key"))
+        if _find(self.directory.entity_set(set_name), by_number, key) is not None:
+            return None
+        what = f"Number '{key}'" if by_number else f"key {key}"
+        return f"No {set_name} entity found with {what}."
 
     # --- GetDirectoryInfo ---------------------------------------------------------------------
 

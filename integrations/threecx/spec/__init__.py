@@ -23,8 +23,22 @@ _CONCEALED = "#/components/schemas/Pbx.ConcealedPassword"
 @cache
 def load_spec() -> dict[str, Any]:
     with SPEC_PATH.open("rb") as stream:
-        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-        return yaml.load(stream, Loader=loader)  # noqa: S506 - a safe loader
+        return yaml.load(stream, Loader=_SpecLoader)  # noqa: S506 - a safe loader
+
+
+class _SpecLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
+    """A safe loader that reads only true/false as booleans (YAML 1.2), not YAML 1.1's
+    yes/no/on/off: the spec's enum member "No" (Pbx.AuthenticationType) must stay a string."""
+
+
+_BOOL = "tag:yaml.org,2002:bool"
+_SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != _BOOL]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_SpecLoader.add_implicit_resolver(
+    _BOOL, re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF")
+)
 
 
 def schema(name: str) -> dict[str, Any]:
@@ -51,14 +65,19 @@ def _properties(node: dict[str, Any]) -> dict[str, dict[str, Any]]:
 @cache
 def secret_fields(name: str) -> frozenset[str]:
     """Properties of a schema that hold passwords, PINs or keys: never request or store them."""
-    secrets = set()
-    for field, definition in schema_properties(name).items():
-        refs = {definition.get("$ref")} | {p.get("$ref") for p in definition.get("allOf", [])}
-        if _CONCEALED in refs or (
-            _SECRET_NAME.search(field) and definition.get("type") == "string"
-        ):
-            secrets.add(field)
-    return frozenset(secrets)
+    return frozenset(
+        field
+        for field, definition in schema_properties(name).items()
+        if is_secret_property(field, definition)
+    )
+
+
+def is_secret_property(name: str, definition: dict[str, Any]) -> bool:
+    """The rule for one property: a ConcealedPassword, or text named like a secret."""
+    refs = {definition.get("$ref")} | {p.get("$ref") for p in definition.get("allOf", [])}
+    return _CONCEALED in refs or bool(
+        _SECRET_NAME.search(name) and definition.get("type") == "string"
+    )
 
 
 @cache

@@ -6,10 +6,14 @@ import time
 import pytest
 
 from integrations.threecx import errors
+from integrations.threecx.client import ANSWER_HEADERS
 from integrations.threecx.odata import collection_items, quote
+from integrations.threecx.operations.catalogue import operation_get
+from integrations.threecx.operations.requests import request_prepare
 from integrations.threecx.simulator import Fault
 from integrations.threecx.spec import secret_fields
 from tests.integrations.threecx.clients import simulator_client
+from tests.integrations.threecx.stubs import TOKEN, Answer
 
 pytestmark = pytest.mark.usefixtures("simulator_allowed")
 
@@ -249,3 +253,88 @@ class TestGetDirectoryInfo:
         simulator.simulator.faults.add(Fault(match="GetDirectoryInfo", kind="status", status=404))
         with pytest.raises(errors.NotFound, match="Check the server address"):
             simulator_client(simulator).get_directory_info('{"Filesystem": "Logs"}')
+
+
+class TestOperationCall:
+    """Any operation of the catalogue, prepared from text as the console's form sends it."""
+
+    @staticmethod
+    def call(client, operation_id: str, body: str | None = None, **params: str):
+        prepared = request_prepare(operation_get(operation_id), params=params, body=body)
+        return client.operation_call(prepared)
+
+    def test_a_collection_is_read_with_its_options(self, simulator):
+        answer = self.call(
+            simulator_client(simulator),
+            "ListUser",
+            **{"$top": "3", "$select": "Id,Number", "$count": "true", "$orderby": "Id"},
+        )
+        assert answer.status == 200
+        assert [set(user) for user in answer.data["value"]] == [{"Id", "Number"}] * 3
+        assert answer.data["@odata.count"] == simulator.simulator.config.users
+        assert answer.content_type == "application/json"
+        assert answer.size == int(answer.headers["Content-Length"]) > 0
+        assert answer.headers["X-3CX-Version"] == simulator.simulator.config.version
+        assert isinstance(answer.elapsed_ms, int) and answer.elapsed_ms >= 0
+
+    def test_only_the_headers_that_matter_are_kept(self, simulator):
+        answer = self.call(simulator_client(simulator), "GetSystemStatus")
+        assert set(answer.headers) <= set(ANSWER_HEADERS)
+        assert "Content-Type" in answer.headers and "Date" not in answer.headers
+
+    def test_a_read_only_action_is_posted_with_its_body(self, simulator):
+        body = '{"parameters": {"Filesystem": "Local", "Path": "/"}}'
+        answer = self.call(simulator_client(simulator), "GetDirectoryInfo", body)
+        assert answer.status == 200 and answer.data["Dirs"]
+        assert simulator.simulator.request_count("GetDirectoryInfo", "POST") == 1
+
+    def test_a_patch_changes_the_entity_and_answers_nothing(self, simulator):
+        client = simulator_client(simulator)
+        first = client.get("/Users", {"$top": "1", "$select": "Id"})["value"][0]
+        answer = self.call(client, "UpdateUser", '{"FirstName": "Ada"}', Id=str(first["Id"]))
+        assert (answer.status, answer.data, answer.size) == (204, None, 0)
+        read = self.call(client, "GetUser", Id=str(first["Id"]), **{"$select": "FirstName"})
+        assert read.data["FirstName"] == "Ada"
+
+    def test_an_unknown_entity_is_not_found_with_its_status_and_time(self, simulator):
+        with pytest.raises(errors.NotFound) as caught:
+            self.call(simulator_client(simulator), "GetUser", Id="999999")
+        assert caught.value.status == 404
+        assert caught.value.elapsed_ms >= 0
+
+    def test_reads_are_retried(self, simulator):
+        simulator.simulator.faults.add(
+            Fault(match=r"^/xapi/v1/Groups", kind="status", status=503, times=1)
+        )
+        assert self.call(simulator_client(simulator), "ListGroup").status == 200
+        assert simulator.simulator.request_count(r"^/xapi/v1/Groups$", "GET") == 2
+
+    def test_writes_are_sent_once(self, simulator):
+        client = simulator_client(simulator)
+        first = client.get("/Users", {"$top": "1", "$select": "Id"})["value"][0]
+        simulator.simulator.faults.add(
+            Fault(match=r"^/xapi/v1/Users\(", method="PATCH", kind="status", status=503)
+        )
+        with pytest.raises(errors.Unavailable):
+            self.call(client, "UpdateUser", '{"FirstName": "Ada"}', Id=str(first["Id"]))
+        assert simulator.simulator.request_count(r"^/xapi/v1/Users\(", "PATCH") == 1
+
+    def test_an_answer_that_claims_json_but_is_not_is_a_bad_response(self, simulator):
+        simulator.simulator.faults.add(Fault(match=r"^/xapi/v1/Users", kind="malformed_json"))
+        with pytest.raises(errors.BadResponse, match="Expected JSON"):
+            self.call(simulator_client(simulator), "ListUser")
+
+    def test_a_file_comes_back_without_data_but_with_its_type_and_size(self, serve):
+        csv = b"Number,Name\n100,Ada\n"
+        pbx = serve(
+            {
+                "/connect/token": TOKEN,
+                "/xapi/v1/Users/Pbx.ExportExtensions()": Answer(
+                    200, {"Content-Type": "text/csv; charset=utf-8"}, csv
+                ),
+            }
+        )
+        client = simulator_client(pbx)
+        answer = self.call(client, "ExportExtensions")
+        assert (answer.status, answer.data) == (200, None)
+        assert (answer.content_type, answer.size) == ("text/csv", len(csv))

@@ -3,7 +3,6 @@
 import os
 import socket
 import time
-import uuid
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -11,6 +10,7 @@ from dashboard.directory.models import EntryKind, SyncRun
 from dashboard.directory.progress import sync_run_progress_rows
 from dashboard.directory.services import sync_run_request
 from dashboard.directory.sync import sync_run_execute
+from integrations.threecx.management.arguments import connection_from_argument
 from integrations.threecx.models import ThreeCXConnection
 
 
@@ -43,7 +43,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, **options) -> None:
-        connection = _connection_get(options["connection_id"])
+        connection = connection_from_argument(options["connection_id"])
         if options["inline"]:
             run = self._run_inline(connection)
         else:
@@ -126,17 +126,3 @@ class Command(BaseCommand):
                 f"{run.removed} removed."
             )
         )
-
-
-def _connection_get(value: str) -> ThreeCXConnection:
-    try:
-        pk = uuid.UUID(value)
-    except ValueError:
-        raise CommandError(
-            f"{value!r} is not a connection id: expected a UUID such as "
-            "6f1c2a9e-0b4d-4c8e-9a57-3d2f1e0c4b6a."
-        ) from None
-    connection = ThreeCXConnection.objects.select_related("organization").filter(pk=pk).first()
-    if connection is None:
-        raise CommandError(f"There is no 3CX connection with id {pk}.")
-    return connection

@@ -1,9 +1,9 @@
 """Every answer the simulator gives validates against the official spec's response schema.
 
-swagger.yaml is OpenAPI 3.0: `nullable: true` is not JSON Schema, so the schemas are converted
-(type -> [type, "null"], a nullable $ref/allOf -> anyOf [..., null]) and validated with
-jsonschema's Draft 2020-12 validator. JSON Schema allows extra properties, so a second check
-makes sure the simulator invents no property the spec does not declare.
+swagger.yaml is OpenAPI 3.0: `nullable: true` is not JSON Schema, so the schemas go through the
+project's one conversion (`integrations.threecx.operations.schemas.json_schema`) and are
+validated with jsonschema's Draft 2020-12 validator. JSON Schema allows extra properties, so a
+second check makes sure the simulator invents no property the spec does not declare.
 
 Every test runs twice: against the generated data, and against the awkward server other
 tests use (ids at the int32 edges, nulls in key fields, capped pages, a huge
@@ -17,8 +17,9 @@ from functools import cache
 from typing import Any
 
 import pytest
-from jsonschema import Draft202012Validator
+from jsonschema.protocols import Validator
 
+from integrations.threecx.operations.schemas import schema_validator
 from integrations.threecx.simulator import Fault, Simulator, SimulatorServer
 from integrations.threecx.simulator.store import ENTITY_TYPES
 from integrations.threecx.spec import enum_values, load_spec, schema_properties
@@ -57,44 +58,14 @@ def simulator(request) -> Iterator[SimulatorServer]:
         yield server
 
 
-def to_json_schema(node: Any) -> Any:
-    """An OpenAPI 3.0 schema as JSON Schema 2020-12."""
-    if isinstance(node, list):
-        return [to_json_schema(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    converted = {}
-    for key, value in node.items():
-        if key == "nullable":
-            continue
-        if key == "properties":
-            converted[key] = {name: to_json_schema(prop) for name, prop in value.items()}
-        else:
-            converted[key] = to_json_schema(value)
-    if node.get("nullable") is True:
-        if "type" in converted:
-            converted["type"] = [converted["type"], "null"]
-            if "enum" in converted:
-                converted["enum"] = [*converted["enum"], None]
-        else:
-            converted = {"anyOf": [converted, {"type": "null"}]}
-    return converted
-
-
 @cache
-def components() -> dict[str, Any]:
-    return {"schemas": to_json_schema(load_spec()["components"]["schemas"])}
-
-
-@cache
-def validator(path: str, method: str, status: str) -> Draft202012Validator:
+def validator(path: str, method: str, status: str) -> Validator:
     """The validator for the JSON body of `method path` answering `status` (or "default")."""
     responses = load_spec()["paths"][path][method]["responses"]
     response = responses.get(status) or responses["default"]
     if "$ref" in response:
         response = load_spec()["components"]["responses"][response["$ref"].rsplit("/", 1)[-1]]
-    body_schema = to_json_schema(response["content"]["application/json"]["schema"])
-    return Draft202012Validator({**body_schema, "components": components()})
+    return schema_validator(response["content"]["application/json"]["schema"])
 
 
 def assert_conforms(response, path: str, method: str = "get") -> dict:
