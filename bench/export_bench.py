@@ -22,8 +22,9 @@ a background export does (the file goes to the page cache; its size is reported)
 - Speed, `--runs` rounds on the 100,000-contact connection, each: COPY (SELECT the same
   columns, same rows, same order) TO STDOUT WITH CSV read through psycopg's copy API on the
   same database connection with the bytes discarded; then the product's CSV; then its XLSX.
-  Rows per second, CPU seconds of this process and of its PostgreSQL backend, and each
-  writer's rate against the COPY of the same round (medians over the rounds).
+  Rows per second, CPU seconds of this process and of its PostgreSQL backends (the export
+  reads on a connection of its own), and each writer's rate against the COPY of the same
+  round (medians over the rounds).
 - Memory: each size and format in a fresh process that has loaded Django and written a small
   export of the same format (imports and caches warmed, as a worker's are); its resident
   high-water mark (/proc/self/status VmHWM) is reset just before the export (Linux
@@ -142,7 +143,7 @@ class Pass:
 
     @property
     def cpu(self) -> float:
-        """CPU seconds of this process and its PostgreSQL backend together."""
+        """CPU seconds of this process and its PostgreSQL backends together."""
         return self.cpu_this + self.cpu_database
 
 
@@ -313,19 +314,40 @@ def same_rows_check(sql: str, table, directory: Path) -> str:
 
 
 class CpuMeter:
-    """CPU seconds of this process and of its PostgreSQL backend, between creation and
-    `spent()` (both on this machine, from /proc)."""
+    """CPU seconds of this process and of its PostgreSQL backends, between creation and
+    `spent()` (both on this machine, from /proc): the backend of Django's connection, and
+    that of every connection opened meanwhile (an export reads on one of its own), read just
+    before it closes."""
 
     def __init__(self) -> None:
+        from django.db.backends.signals import connection_created
+
         self.database_pid = _backend_pid()
+        self.closed_backends = 0.0
+        connection_created.connect(self._opened)
         self.start = self._now()
 
     def spent(self) -> tuple[float, float]:
+        from django.db.backends.signals import connection_created
+
         now = self._now()
-        return now[0] - self.start[0], now[1] - self.start[1]
+        connection_created.disconnect(self._opened)
+        return now[0] - self.start[0], now[1] - self.start[1] + self.closed_backends
 
     def _now(self) -> tuple[float, float]:
         return time.process_time(), _process_cpu(self.database_pid)
+
+    def _opened(self, sender: Any, connection: Any, **kwargs: Any) -> None:
+        pid = connection.connection.info.backend_pid
+        started = _process_cpu(pid)
+        close = connection.close
+
+        def closed() -> None:
+            # The backend exits with its connection, and its figures with it.
+            self.closed_backends += _process_cpu(pid) - started
+            close()
+
+        connection.close = closed
 
 
 def _process_cpu(pid: int) -> float:
@@ -662,10 +684,10 @@ def report_markdown(report: Report, *, quick: bool) -> str:
         + ".",
         "",
         'CPU seconds (medians) while each ran; "by CPU seconds" above divides COPY\'s CPU '
-        "seconds (this process and its backend) by the writer's, which a busy machine stretches "
+        "seconds (this process and its backends) by the writer's, which a busy machine stretches "
         "less than it stretches wall time:",
         "",
-        "| | wall | this process | PostgreSQL backend |",
+        "| | wall | this process | PostgreSQL backends |",
         "| --- | ---: | ---: | ---: |",
         cpu_row("COPY", "copy"),
         cpu_row("CSV", "csv"),

@@ -13,7 +13,6 @@ selects, on every page, in the screen's order.
 
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from operator import itemgetter
 from typing import Any
 
 from django import forms
@@ -29,6 +28,7 @@ from dashboard.directory.filters import ChangeFilter, EntryFilter
 from dashboard.directory.listings import LISTINGS, Listing
 from dashboard.directory.models import DirectoryEntry, SyncChange, SyncRun
 from dashboard.directory.sources import SOURCES
+from dashboard.exports.querysets import QueryColumn, queryset_table
 from dashboard.exports.sources import ExportScope, ExportSource, export_source_register
 from dashboard.exports.tables import CellType, ExportColumn, ExportTable
 from dashboard.tenants.access import (
@@ -122,9 +122,21 @@ def entries_table(scope: ExportScope) -> ExportTable:
         connection=connection,
     )
     entries = filterset.qs
-    if scope.all_fields:
-        entries = entries.defer(None).defer("content_hash")
     where = connection.name if connection else access.organization.name
+    title = f"{listing.label} of {where}"
+    slug = f"{slugify(where) or 'directory'}-{listing.slug}"
+    filters = filters_in_words(filterset.form, sort=_sort_words(listing, filterset.sort_param))
+    if not scope.all_fields:
+        # The tab's own columns, read as the database's tuples: a model instance per row
+        # was most of the time of a large export.
+        return queryset_table(
+            queryset=entries,
+            columns=_entry_query_columns(listing),
+            title=title,
+            slug=slug,
+            filters=filters,
+        )
+    entries = entries.defer(None).defer("content_hash")
 
     def rows() -> Iterator[DirectoryEntry]:
         found = selectors.entries_attach_connections(
@@ -134,19 +146,13 @@ def entries_table(scope: ExportScope) -> ExportTable:
             entry.stored_fields = selectors.entry_fields(entry)
             yield entry
 
-    if scope.all_fields:
-        columns = _entry_columns(listing)
-    else:
-        # The tab's own columns as tuples: a model instance per row was most of the time
-        # of a large export.
-        columns, rows = _entry_tuples(listing, entries, connections)
     return ExportTable(
-        title=f"{listing.label} of {where}",
-        slug=f"{slugify(where) or 'directory'}-{listing.slug}",
-        columns=_WithStoredFields(columns, entries, listing.kind) if scope.all_fields else columns,
+        title=title,
+        slug=slug,
+        columns=_WithStoredFields(_entry_columns(listing), entries, listing.kind),
         rows=rows,
         count=entries.count,
-        filters=filters_in_words(filterset.form, sort=_sort_words(listing, filterset.sort_param)),
+        filters=filters,
     )
 
 
@@ -169,26 +175,16 @@ def _entry_columns(listing: Listing) -> list[ExportColumn]:
     return columns
 
 
-def _entry_tuples(
-    listing: Listing, entries: QuerySet[DirectoryEntry], connections: list[ThreeCXConnection]
-) -> tuple[list[ExportColumn], Callable[[], Iterator[tuple]]]:
-    """`_entry_columns` over rows of values (connection, 3CX id, then the fields)."""
-    names = {connection.pk: connection.name for connection in connections}
-    attributes = [attribute for _, attribute in listing.csv_fields]
-    columns = [
-        ExportColumn("Connection", lambda row: names[row[0]]),
-        ExportColumn("3CX Id", itemgetter(1), CellType.NUMBER),
+def _entry_query_columns(listing: Listing) -> list[QueryColumn]:
+    """`_entry_columns` as the database's columns (the connection's name through its key)."""
+    return [
+        QueryColumn("Connection", "connection__name"),
+        QueryColumn("3CX Id", "external_id", CellType.NUMBER),
         *(
-            ExportColumn(header, itemgetter(index), _cell_type(attribute))
-            for index, (header, attribute) in enumerate(listing.csv_fields, start=2)
+            QueryColumn(header, attribute, _cell_type(attribute))
+            for header, attribute in listing.csv_fields
         ),
     ]
-
-    def rows() -> Iterator[tuple]:
-        found = entries.values_list("connection_id", "external_id", *attributes)
-        return found.iterator(chunk_size=CHUNK_SIZE)
-
-    return columns, rows
 
 
 def _getter(attribute: str) -> Callable[[Any], Any]:

@@ -18,6 +18,7 @@ from typing import Any
 from django.db import connection as db
 from django.db import transaction
 from django.db.models import Count, Q, QuerySet
+from django.dispatch import Signal
 from django.utils import timezone
 
 from dashboard.directory.changes import field_changes
@@ -82,6 +83,16 @@ def unavailable_message(path: str) -> str:
     "Backups/Pbx.GetBackupSettings()"."""
     name = path.rsplit("/", 1)[-1].split("(", 1)[0].removeprefix("Pbx.")
     return f"{name} is not available on this version of 3CX."
+
+
+#: Sent (sender SyncRun, with `run`) as a run starts reading. A receiver may return an
+#: observer of what the run writes, with two methods: `entries_written(*, kind, entries)`,
+#: called after each page commits with its new and changed entries (each has `columns`, its
+#: typed columns, and `data`, the synced item), and `close(*, completed)`, called once when
+#: the run stops (completed: it read everything and is about to switch, or to be held for
+#: review). The audit reports judge new phone numbers this way while the sync waits for the
+#: server. An observer that fails is logged and dropped: the sync goes on without it.
+sync_started = Signal()
 
 
 class SyncCancelled(Exception):
@@ -323,8 +334,22 @@ class _Run:
         #: {kind or settings key: why}: what this server's version does not offer.
         self.unavailable: dict[str, str] = {}
         self.yielded_at = time.monotonic()
+        #: What `sync_started`'s receivers returned.
+        self.observers: list[Any] = []
 
     def execute(self) -> None:
+        # A receiver that fails is logged by send_robust and left out.
+        self.observers = [
+            observer
+            for _, observer in sync_started.send_robust(sender=SyncRun, run=self.run)
+            if observer is not None and not isinstance(observer, Exception)
+        ]
+        try:
+            self._read_and_finish()
+        finally:
+            self._observers_close(completed=False)  # those still open: the run failed
+
+    def _read_and_finish(self) -> None:
         version = self._optional("version", self.client.version, fatal=_CONNECTION_ERRORS)
         if version:
             self._log(f"Connected to 3CX {version}.")
@@ -336,9 +361,32 @@ class _Run:
             status = with_masked_fields("SystemStatus", without_secrets("SystemStatus", status))
         settings = self._settings()
         held = self._removals_to_review()
+        # Before the switch: the audit it starts reads what the observers stored.
+        self._observers_close(completed=True)
         self._finish(
             version=version or "", system_status=status or {}, pbx_settings=settings, held=held
         )
+
+    def entries_written(self, *, kind: str, entries: list["_NewEntry"]) -> None:
+        """Tell the observers about a page's new and changed entries (committed)."""
+        for observer in list(self.observers):
+            try:
+                observer.entries_written(kind=kind, entries=entries)
+            except Exception:
+                logger.exception("Sync %s: an observer failed and was dropped", self.run.pk)
+                self.observers.remove(observer)
+                self._observer_close(observer, completed=False)
+
+    def _observers_close(self, *, completed: bool) -> None:
+        observers, self.observers = self.observers, []
+        for observer in observers:
+            self._observer_close(observer, completed=completed)
+
+    def _observer_close(self, observer: Any, *, completed: bool) -> None:
+        try:
+            observer.close(completed=completed)
+        except Exception:
+            logger.exception("Sync %s: an observer failed to close", self.run.pk)
 
     def source_unavailable(self, source: Source) -> None:
         """The server has no `source.entity_set`: its entries stay as they were."""
@@ -580,7 +628,7 @@ class _SourceSync:
             # The page's rows and the report that the run is still running (not cancelled,
             # not declared dead) commit together: a run that lost its claim writes nothing.
             with transaction.atomic():
-                counts = self._write_page(page)
+                counts, written = self._write_page(page)
                 self.fetched += len(page)
                 self.sync.report(
                     kind=self.source.kind,
@@ -589,6 +637,8 @@ class _SourceSync:
                     done=False,
                     counts=counts,
                 )
+            if written:
+                self.sync.entries_written(kind=self.source.kind, entries=written)
             self.sync.write_lock_yield()
         with transaction.atomic():
             counts = self._retire_missing()
@@ -608,7 +658,8 @@ class _SourceSync:
             generation_removed__isnull=True,
         )
 
-    def _write_page(self, page: list[dict[str, Any]]) -> _Counts:
+    def _write_page(self, page: list[dict[str, Any]]) -> tuple[_Counts, list["_NewEntry"]]:
+        """Write a page's new and changed entries; (counts, the entries written)."""
         incoming: dict[int, tuple[dict[str, Any], str, str]] = {}
         for item in page:
             external_id = self.source.external_id(item)
@@ -621,7 +672,7 @@ class _SourceSync:
             text = canonical_json(data)
             incoming[external_id] = (data, text, canonical_json_hash(text))
         if not incoming:
-            return _Counts()
+            return _Counts(), []
         existing = self._existing(incoming)
         changed_ids = [
             i
@@ -631,7 +682,7 @@ class _SourceSync:
         new_ids = [i for i in incoming if i not in existing]
         self.unchanged += len(existing) - len(changed_ids)
         if not changed_ids and not new_ids:
-            return _Counts()
+            return _Counts(), []
         previous = {}
         if changed_ids:
             previous = dict(
@@ -675,7 +726,7 @@ class _SourceSync:
             fields = field_changes(previous.get(external_id) or {}, by_id[external_id].data)
             changes.append(self._change(by_id[external_id], SyncChange.Action.CHANGED, fields))
         SyncChange.objects.bulk_create(changes, batch_size=1000)
-        return _Counts(added=len(new_ids), changed=len(changed_ids))
+        return _Counts(added=len(new_ids), changed=len(changed_ids)), entries
 
     def _existing(self, incoming: dict[int, Any]) -> dict[int, tuple[int, str]]:
         """{external id: (pk, content hash)} of the visible entries among `incoming`'s ids."""
@@ -806,4 +857,5 @@ __all__ = [
     "sync_reviews_discard",
     "sync_run_execute",
     "sync_runs_mark_stale",
+    "sync_started",
 ]

@@ -4,7 +4,7 @@ Every listing that can be exported describes itself as an `ExportTable`; the wri
 (`dashboard.exports.writers`) turn one into CSV or XLSX without knowing where it came from.
 """
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
@@ -22,12 +22,24 @@ class CellType(StrEnum):
     PHONE = "phone"  # text, never a number, never a formula
 
 
+class Stored(StrEnum):
+    """What a column's values are for certain, when the database column they are read from
+    says so: CSV then decides once per column what its cells may need (a number never needs
+    neutralising) instead of once per cell."""
+
+    ANY = "any"  # anything: each cell is formatted by its value's type
+    TEXT = "text"  # str or None
+    NUMBER = "number"  # int, float or Decimal (never a bool), or None
+    BOOLEAN = "boolean"  # bool or None
+
+
 @dataclass(frozen=True)
 class ExportColumn:
     header: str
     #: The cell's value for one row (None: an empty cell).
     value: Callable[[Any], Any]
     type: CellType = CellType.TEXT
+    stored: Stored = Stored.ANY
 
 
 @dataclass(frozen=True)
@@ -48,3 +60,8 @@ class ExportTable:
     #: The search, filters and sort in words ("Search “smith”; Department: Sales; sorted by
     #: name"), kept with the export and written to the activity log.
     filters: str = ""
+    #: The same rows as lists of tuples, each holding the columns' values in the columns'
+    #: order (each column's `value` is `itemgetter(its index)`), for a writer that takes many
+    #: rows at a time; a fresh iterator on each call, closed by whoever stops early. None:
+    #: only `rows()`.
+    batches: Callable[[], Iterator[list[tuple]]] | None = None

@@ -86,7 +86,7 @@ def connection_audit(
     # One transaction: the rules' hits are compared with the findings as they are staged,
     # and the audit state's lock keeps another pass of this connection from recording in
     # between.
-    with transaction.atomic(), HitStage.open(connection) as stage:
+    with transaction.atomic(), HitStage.open(connection, now=now) as stage:
         previous = AuditState.objects.select_for_update().filter(connection=connection).first()
         for rule in rules:
             reason = rule_skip_reason(rule, state)

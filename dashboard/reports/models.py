@@ -73,11 +73,16 @@ class Finding(models.Model):
     UNRESOLVED: ClassVar[tuple[str, ...]] = (State.OPEN, State.ACKNOWLEDGED, State.SUPPRESSED)
 
     id = models.BigAutoField(primary_key=True)
+    # No index of their own: the composite indexes below start with them. A connection's
+    # first audit opens tens of thousands of findings, and every index is written for each.
     organization = models.ForeignKey(
-        "tenants.Organization", on_delete=models.CASCADE, related_name="+"
+        "tenants.Organization", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     connection = models.ForeignKey(
-        "threecx.ThreeCXConnection", on_delete=models.CASCADE, related_name="findings"
+        "threecx.ThreeCXConnection",
+        on_delete=models.CASCADE,
+        related_name="findings",
+        db_index=False,
     )
     #: The rule's id in the catalogue (dashboard.reports.rules), e.g. "routing.nowhere".
     rule = models.CharField(max_length=64)
@@ -97,8 +102,14 @@ class Finding(models.Model):
     last_seen = models.DateTimeField()
     resolved_at = models.DateTimeField(null=True, blank=True)
     #: Acknowledged or suppressed: by whom, why, and until when (None: until resolved).
+    #: Indexed where set only (see Meta): new findings have no one.
     acknowledged_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        db_index=False,
     )
     acknowledged_at = models.DateTimeField(null=True, blank=True)
     acknowledged_reason = models.CharField(max_length=500, blank=True)
@@ -119,6 +130,12 @@ class Finding(models.Model):
             models.Index(fields=["organization", "state", "severity"]),
             models.Index(fields=["connection", "state", "rule"]),
             models.Index(fields=["connection", "subject_kind", "subject_external_id"]),
+            # Deleting a user sets its acknowledgements' acknowledged_by to NULL.
+            models.Index(
+                fields=["acknowledged_by"],
+                condition=Q(acknowledged_by__isnull=False),
+                name="finding_acknowledged_by_idx",
+            ),
         ]
 
     def __str__(self) -> str:

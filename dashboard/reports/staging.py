@@ -9,6 +9,11 @@ a finding ("open"), a finding without a hit ("resolve"), a finding the hit descr
 differently ("refresh"). When nothing changed, as on most audits, nothing is kept, and
 recording the pass is three statements over an empty table.
 
+On PostgreSQL, a rule that has no unresolved finding (a connection's first audit: tens of
+thousands of new findings) opens its findings straight from its hits, in the statement that
+selects them: staging every hit as an "open" change first and copying it into the findings
+at the end wrote each one twice.
+
 The tables are temporary ones: private to the database session, gone with it, and dropped at
 the end of the pass (or at the start of the next, after a crash). Run a pass inside one
 transaction: the comparison and the recording must see the same findings.
@@ -55,19 +60,27 @@ _DESCRIBED = (
 
 class HitStage:
     """The changes one pass makes to one connection's findings, by rule. Open it with
-    `HitStage.open(connection)` and close it (a `with` block does both)."""
+    `HitStage.open(connection, now=...)` and close it (a `with` block does both)."""
 
-    def __init__(self, connection) -> None:
+    def __init__(self, connection, *, now: datetime) -> None:
         self.connection = connection
+        self.now = now
         self.postgres = database.vendor == "postgresql"
         field = Finding._meta.get_field("connection").target_field
         self._connection_id = field.get_db_prep_value(connection.pk, database)
+        field = Finding._meta.get_field("organization").target_field
+        self._organization_id = field.get_db_prep_value(connection.organization_id, database)
         #: Rules whose hits are staged (set-based rules stage theirs while evaluated).
         self._staged: set[str] = set()
+        #: Rules that had unresolved findings when the pass began (read when first needed).
+        self._with_findings: set[str] | None = None
+        #: Findings opened straight from the hits, by rule (see `select`).
+        self._opened: dict[str, int] = {}
 
     @classmethod
-    def open(cls, connection) -> "HitStage":
-        stage = cls(connection)
+    def open(cls, connection, *, now: datetime) -> "HitStage":
+        """A stage for a pass over `connection` at `now` (when its findings are seen)."""
+        stage = cls(connection, now=now)
         described = _DESCRIBED.format(json="jsonb" if stage.postgres else "text")
         with database.cursor() as cursor:
             for table in (INPUT, CHANGES):
@@ -145,7 +158,10 @@ class HitStage:
         """Stage the hits that `sql` selects for a rule: HIT_COLUMNS (details as JSON made by
         the database, severity NULL for the rule's own, `pending` a text the rule could not
         judge yet or NULL), one row per subject key. What they change in the rule's
-        unresolved findings is kept; returns how many changes."""
+        unresolved findings is kept (on PostgreSQL, the findings of a rule that has none are
+        opened at once); returns how many changes."""
+        if rule_id in self._staged:
+            raise ValueError(f"Rule {rule_id} is staged already: discard it first.")
         self._staged.add(rule_id)
         cut = {name: f"SUBSTR(r.{name}, 1, {length})" for name, length in _LENGTHS.items()}
         hits = (
@@ -154,6 +170,9 @@ class HitStage:
             f"{cut['subject_key']} AS subject_key, {cut['subject_label']} AS subject_label, "
             f"{cut['summary']} AS summary, r.details, r.pending FROM ({sql}) r"
         )
+        hits_params = [severity, *params]
+        if self.postgres and rule_id not in self._rules_with_findings():
+            return self._open(rule_id, hits, hits_params)
         findings = (
             f"SELECT id, {', '.join(('subject_key', *REFRESHED))} FROM "  # noqa: S608
             f"{Finding._meta.db_table} WHERE connection_id = %s AND rule = %s "
@@ -174,9 +193,51 @@ class HitStage:
                 "ON f.subject_key = h.subject_key "
                 f"WHERE f.id IS NULL OR h.subject_key IS NULL OR h.pending IS NOT NULL "
                 f"OR {differs}",
-                [rule_id, severity, *params, self._connection_id, rule_id],
+                [rule_id, *hits_params, self._connection_id, rule_id],
             )
             return cursor.rowcount
+
+    def _open(self, rule_id: str, hits: str, params: list[Any]) -> int:
+        """Open the findings of the hits of a rule that has no unresolved finding, straight
+        from the hits (PostgreSQL); hits still pending are staged as changes. Returns how
+        many were opened."""
+        described = (
+            "severity, subject_kind, subject_external_id, subject_key, subject_label, "
+            "summary, details"
+        )
+        at = database.ops.adapt_datetimefield_value(self.now)
+        with database.cursor() as cursor:
+            cursor.execute(
+                f"WITH h AS MATERIALIZED ({hits}), pending AS ("  # noqa: S608
+                f"INSERT INTO {CHANGES} (rule, action, {described}, pending) "
+                f"SELECT %s, 'open', {described}, pending FROM h WHERE pending IS NOT NULL) "
+                f"INSERT INTO {Finding._meta.db_table} (organization_id, connection_id, rule, "
+                f"{described}, state, first_seen, last_seen, acknowledged_reason) "
+                f"SELECT %s, %s, %s, {described}, %s, %s, %s, '' FROM h WHERE pending IS NULL",
+                [
+                    *params,
+                    rule_id,
+                    self._organization_id,
+                    self._connection_id,
+                    rule_id,
+                    Finding.State.OPEN,
+                    at,
+                    at,
+                ],
+            )
+            self._opened[rule_id] = cursor.rowcount
+        return cursor.rowcount
+
+    def _rules_with_findings(self) -> set[str]:
+        if self._with_findings is None:
+            with database.cursor() as cursor:
+                cursor.execute(
+                    f"SELECT DISTINCT rule FROM {Finding._meta.db_table} "  # noqa: S608
+                    "WHERE connection_id = %s AND resolved_at IS NULL",
+                    [self._connection_id],
+                )
+                self._with_findings = {rule for (rule,) in cursor.fetchall()}
+        return self._with_findings
 
     def pending(self, rule_id: str) -> list[str]:
         """The distinct `pending` texts a rule staged: subjects it could not judge yet."""
@@ -188,11 +249,19 @@ class HitStage:
             return [text for (text,) in cursor.fetchall()]
 
     def discard(self, rule_id: str) -> None:
-        """Forget what a rule staged (it is staged again, or it was skipped halfway)."""
+        """Forget what a rule staged (it is staged again, or it was skipped halfway),
+        findings it opened included."""
         self._staged.discard(rule_id)
         with database.cursor() as cursor:
             for table in (INPUT, CHANGES):
                 cursor.execute(f"DELETE FROM {table} WHERE rule = %s", [rule_id])  # noqa: S608
+            if self._opened.pop(rule_id, None) is not None:
+                # The rule had no unresolved finding before this pass: all are its own.
+                cursor.execute(
+                    f"DELETE FROM {Finding._meta.db_table} WHERE connection_id = %s "  # noqa: S608
+                    "AND rule = %s AND resolved_at IS NULL",
+                    [self._connection_id, rule_id],
+                )
 
     # --- recording --------------------------------------------------------------------------
 
@@ -212,10 +281,10 @@ class HitStage:
             return 0, 0, 0
         finding = Finding._meta.db_table
         ops = database.ops
-        organization_id = Finding._meta.get_field("organization").target_field.get_db_prep_value(
-            self.connection.organization_id, database
-        )
+        organization_id = self._organization_id
         at = ops.adapt_datetimefield_value(now)
+        # Opened while staged, and counted among the unresolved findings below.
+        opened_before = sum(self._opened.get(rule_id, 0) for rule_id in rule_ids)
         rules_in = ", ".join(["%s"] * len(rule_ids))
         changes = f"SELECT finding_id FROM {CHANGES} WHERE action = %s AND rule IN ({rules_in})"  # noqa: S608
         with database.cursor() as cursor:
@@ -266,7 +335,7 @@ class HitStage:
                 ],
             )
             opened = cursor.rowcount
-        return opened, unresolved - resolved, resolved
+        return opened_before + opened, unresolved - opened_before - resolved, resolved
 
     def _differs(self, left: str, right: str) -> str:
         if self.postgres:

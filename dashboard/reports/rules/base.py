@@ -14,7 +14,7 @@ from django.db.models import Q, QuerySet
 from django.utils.dateparse import parse_datetime
 
 from dashboard.directory.models import DirectoryEntry, DirectoryRelation, DirectoryState
-from dashboard.reports.models import AuditState
+from dashboard.reports.phones import phone_region
 
 #: The twelve categories of the catalogue, in the order reports list them.
 CATEGORIES: dict[int, str] = {
@@ -86,7 +86,7 @@ class AuditContext:
         self.state = state
         self.generation = state.generation
         self.now = now
-        self.region = (connection.phone_region or "US").upper()
+        self.region = phone_region(connection)
         #: What one rule worked out that another of the same pass may reuse (by name).
         self.memo: dict[str, Any] = {}
         #: Set by the engine: the rule being evaluated, and the pass's `staging.HitStage`,
@@ -125,13 +125,6 @@ class AuditContext:
             source__generation_added__lte=self.generation,
             kind__in=kinds,
         )
-
-    @cached_property
-    def first_audit(self) -> bool:
-        """Whether this connection was never audited before."""
-        return not AuditState.objects.filter(
-            connection_id=self.connection.pk, last_audit_at__isnull=False
-        ).exists()
 
     @property
     def system_status(self) -> dict[str, Any]:

@@ -1,7 +1,10 @@
 """5. Phone numbers that do not parse or are not valid; contacts sharing a number."""
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection as database
 from django.db.models import CharField, F, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Cast
@@ -12,37 +15,68 @@ from dashboard.reports.models import PhoneNumberVerdict, Severity
 from dashboard.reports.phones import (
     RAW_MAX,
     phone_verdicts_add,
-    phone_verdicts_exist,
     phone_verdicts_fill_sql,
     union_sql,
 )
 from dashboard.reports.rules.base import AuditContext, Hit, Rule, kind_noun
 
-#: (entry kind, field name in findings, what holds it) for every number the rule checks.
-#: Contacts' Home number is read from the synced item itself (it has no column).
+
+@dataclass(frozen=True)
+class Number:
+    """A number the rule checks: the kind of entry that has it, its name in findings, what
+    holds it in the queries, and how to read it from an entry the sync writes (its typed
+    columns and the synced item), for `number_texts`."""
+
+    kind: str
+    field: str
+    expression: Any
+    read: Callable[[dict[str, Any], dict[str, Any]], Any]
+
+
+#: Every number the rule checks. Contacts' Home number is read from the synced item itself
+#: (it has no column).
 NUMBERS = (
-    (EntryKind.USER, "mobile", F("mobile")),
-    (EntryKind.USER, "caller ID", F("phone")),
-    (EntryKind.CONTACT, "mobile", F("mobile")),
-    (EntryKind.CONTACT, "business", F("phone")),
-    # Cast: filters on the bare key transform would compare JSON values, not text.
-    (EntryKind.CONTACT, "home", Cast(KT("data__Home"), output_field=CharField())),
+    Number(EntryKind.USER, "mobile", F("mobile"), lambda columns, item: columns.get("mobile")),
+    Number(EntryKind.USER, "caller ID", F("phone"), lambda columns, item: columns.get("phone")),
+    Number(EntryKind.CONTACT, "mobile", F("mobile"), lambda columns, item: columns.get("mobile")),
+    Number(EntryKind.CONTACT, "business", F("phone"), lambda columns, item: columns.get("phone")),
+    # Cast: filters on the bare key transform would compare JSON values, not text. A Home
+    # that is not a JSON string is left to the audit (the text the database makes of it).
+    Number(
+        EntryKind.CONTACT,
+        "home",
+        Cast(KT("data__Home"), output_field=CharField()),
+        lambda columns, item: item.get("Home") if isinstance(item.get("Home"), str) else None,
+    ),
 )
 TOO_LONG = "too long to be a phone number"
 CONTACTS_LISTED = 20
+#: Numbers of each kind looked at to tell whether the connection's numbers were judged.
+SAMPLE = 100
+
+
+def number_texts(kind: str, entries: Iterable) -> Iterator[str]:
+    """The texts of the numbers this module reads among `entries` of `kind` as a sync writes
+    them (each with `columns` and `data`, the synced item): the sync has them judged while
+    it runs (`phones.PhoneVerdictJudge`)."""
+    reads = [number.read for number in NUMBERS if number.kind == kind]
+    for entry in entries if reads else ():
+        for read in reads:
+            text = read(entry.columns, entry.data)
+            if text:
+                yield text
 
 
 def invalid(ctx: AuditContext) -> Iterator[Hit]:
     """Staged as one statement (a large messy phonebook has tens of thousands of them): every
     number joined with its text's verdict, the invalid ones (or too long to be a number)
     become findings, labels and summaries made by the database."""
-    # A connection's first audit (or a region's) parses every text first (one statement finds
-    # the texts without a verdict: other rules may have judged a few already); later ones
-    # stage the few texts without a verdict (new or changed numbers) as pending, parse them
-    # and stage again: that saves a scan of every number when nothing is new.
-    if "numbers.filled" not in ctx.memo and (
-        ctx.first_audit or not phone_verdicts_exist(region=ctx.region)
-    ):
+    # The sync judges the numbers it writes, so they normally all have a verdict: the few
+    # without one (the sync's helper failed, entries written otherwise) are staged as
+    # pending, parsed, and staged again. When a sample finds numbers without one (the phone
+    # region changed, or the sync did not judge them), every text is judged first: one
+    # statement finds the missing ones, rather than staging everything twice.
+    if "numbers.filled" not in ctx.memo and _verdicts_missing(ctx):
         _verdicts_fill(ctx)
     sql, params = _invalid_sql(ctx)
     ctx.hits_select(sql, params)
@@ -91,15 +125,19 @@ def _invalid_sql(ctx: AuditContext) -> tuple[str, list]:
     return query, params
 
 
-def _numbers_sql(ctx: AuditContext) -> tuple[str, list]:
+def _numbers_sql(ctx: AuditContext, *, sample: int | None = None) -> tuple[str, list]:
     """Every non-empty number NUMBERS names, one row each ("raw", its "field" and the
-    entry's kind, noun, external_id, number, name, company, phone and mobile), as SQL.
+    entry's kind, noun, external_id, number, name, company, phone and mobile), as SQL; with
+    `sample`, those of the first `sample` entries of each kind only.
 
     One scan per kind, each entry's numbers side by side, turned into rows by a join with
     the slots 0..n (where three scans of 100,000 contacts, one per number, cost three times
     as much)."""
-    kinds = list(dict.fromkeys(kind for kind, _, _ in NUMBERS))
-    slots = {kind: [(f, source) for k, f, source in NUMBERS if k == kind] for kind in kinds}
+    kinds = list(dict.fromkeys(number.kind for number in NUMBERS))
+    slots = {
+        kind: [(number.field, number.expression) for number in NUMBERS if number.kind == kind]
+        for kind in kinds
+    }
     width = max(len(numbers) for numbers in slots.values())
     columns = ("kind", "noun", "external_id", "number", "name", "company", "phone", "mobile")
     entries = [
@@ -112,7 +150,17 @@ def _numbers_sql(ctx: AuditContext) -> tuple[str, list]:
         )
         for kind in kinds
     ]
-    union, params = union_sql(entries, (*columns, *(f"slot{i}" for i in range(width))))
+    names = (*columns, *(f"slot{i}" for i in range(width)))
+    if sample is None:
+        union, params = union_sql(entries, names)
+    else:
+        parts, params = [], []
+        for i, queryset in enumerate(entries):
+            part, part_params = queryset.order_by().values(*names)[:sample].query.sql_with_params()
+            # A LIMIT inside UNION ALL takes a subquery (SQL from the ORM).
+            parts.append(f"SELECT * FROM ({part}) sampled{i}")  # noqa: S608
+            params += part_params
+        union = " UNION ALL ".join(parts)
     raw = "CASE s.n " + " ".join(f"WHEN {i} THEN e.slot{i}" for i in range(width)) + " END"
     field_cases, field_params = [], []
     for kind in kinds:
@@ -196,6 +244,20 @@ def duplicate_contacts(ctx: AuditContext) -> Iterator[Hit]:
         ],
     )
     return iter(())
+
+
+def _verdicts_missing(ctx: AuditContext) -> bool:
+    """Whether some of a sample of the connection's numbers (SAMPLE entries of each kind)
+    have no verdict: a few milliseconds, where finding every missing one scans them all."""
+    numbers, params = _numbers_sql(ctx, sample=SAMPLE)
+    verdict = PhoneNumberVerdict._meta.db_table
+    query = (
+        f"SELECT 1 FROM ({numbers}) t WHERE LENGTH(t.raw) <= %s AND NOT EXISTS "  # noqa: S608
+        f"(SELECT 1 FROM {verdict} v WHERE v.region = %s AND v.raw = t.raw) LIMIT 1"
+    )
+    with database.cursor() as cursor:
+        cursor.execute(query, [*params, RAW_MAX, ctx.region])
+        return cursor.fetchone() is not None
 
 
 def _verdicts_fill(ctx: AuditContext) -> None:

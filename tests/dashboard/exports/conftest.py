@@ -5,6 +5,8 @@ import itertools
 from collections.abc import Callable
 
 import pytest
+from django.db import connections
+from django.db.backends.signals import connection_created
 from django.urls import reverse
 
 from dashboard.directory.models import DirectoryEntry, DirectoryState, EntryKind
@@ -37,6 +39,30 @@ def exports_storage(settings, tmp_path):
         },
     }
     return tmp_path / "exports"
+
+
+@pytest.fixture
+def other_connections():
+    """The database connections opened besides the test's own (an export reads on one of
+    its own), each as a dict saying whether it was closed."""
+    opened: list[dict[str, bool]] = []
+
+    def track(sender, connection, **kwargs):
+        if connection is connections[connection.alias]:
+            return
+        record = {"closed": False}
+        close = connection.close
+
+        def closing():
+            record["closed"] = True
+            close()
+
+        connection.close = closing
+        opened.append(record)
+
+    connection_created.connect(track)
+    yield opened
+    connection_created.disconnect(track)
 
 
 @pytest.fixture

@@ -10,6 +10,7 @@ import pytest
 from django.urls import reverse
 
 from dashboard.directory.models import DirectoryEntry, EntryKind, SyncChange, SyncRun
+from dashboard.exports import querysets, services, writers
 from dashboard.exports.models import Export
 from dashboard.tenants.models import Activity
 from tests.dashboard.exports.conftest import AWKWARD_NAMES, entries_url
@@ -429,3 +430,59 @@ def test_entries_export_is_the_same_query_as_the_listing(
     shown = page.context["page"].object_list
     assert [int(r["3CX Id"]) for r in rows][: len(shown)] == [e.external_id for e in shown]
     assert len(rows) == page.context["page"].paginator.count
+
+
+# --- read while written ------------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_streamed_export_whose_client_goes_away_stops_reading(
+    monkeypatch, client_for, viewer, organization, contacts, other_connections
+):
+    """Outside a transaction the rows are read on a connection of their own; closing the
+    response (as the server does when its client disconnects) closes it."""
+    monkeypatch.setattr(querysets, "BATCH_ROWS", 1)
+    monkeypatch.setattr(writers, "PROGRESS_EVERY", 1)
+    monkeypatch.setattr(writers, "_CHUNK_SIZE", 1)
+    response = client_for(viewer).post(
+        CREATE,
+        export_form(organization, kwargs={"kind": "contacts", "connection_id": contacts.pk}),
+    )
+    assert next(iter(response.streaming_content))
+    assert other_connections == [{"closed": False}]
+    response.close()
+    assert other_connections == [{"closed": True}]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_background_export_reads_apart_and_reports_its_progress(
+    monkeypatch, viewer, organization, contacts, other_connections
+):
+    monkeypatch.setattr(querysets, "BATCH_ROWS", 2)
+    monkeypatch.setattr(writers, "PROGRESS_EVERY", 4)
+    export = Export.objects.create(
+        organization=organization,
+        requested_by=viewer,
+        source="directory.entries",
+        kwargs={"kind": "contacts", "connection_id": str(contacts.pk)},
+        format=Export.Format.CSV,
+        title="Contacts of Main PBX",
+        filename="main-pbx-contacts.csv",
+    )
+    reported = []
+    heartbeat = services.job_heartbeat
+
+    def recorded(job, **fields):
+        reported.append(fields.get("rows_written"))
+        return heartbeat(job, **fields)
+
+    monkeypatch.setattr(services, "job_heartbeat", recorded)
+    export = services.export_run(export_id=export.pk)
+    assert export.status == Export.Status.SUCCEEDED, export.error
+    assert export.rows_written == len(AWKWARD_NAMES)
+    assert reported == [None, 4, 8, 9]
+    with export.file.open("rb") as file:
+        rows = list(csv.DictReader(io.StringIO(file.read().decode("utf-8-sig"), newline="")))
+    expected = contacts_in(contacts).order_by("name", "pk")
+    assert [int(row["3CX Id"]) for row in rows] == [e.external_id for e in expected]
+    assert other_connections == [{"closed": True}]

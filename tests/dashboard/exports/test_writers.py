@@ -4,14 +4,20 @@
 import csv
 import datetime
 import io
+import random
+import sys
+from contextlib import closing
+from dataclasses import replace
 from decimal import Decimal
+from itertools import chain
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
 
 from dashboard.exports import writers
-from dashboard.exports.tables import CellType, ExportColumn, ExportTable
+from dashboard.exports.tables import CellType, ExportColumn, ExportTable, Stored
 from dashboard.exports.writers import csv_cell, csv_chunks, csv_write, sheet_title, xlsx_write
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -289,3 +295,122 @@ def test_the_sheet_is_named_after_the_listing_within_excels_rules(title, slug, e
     assert name == expected
     assert len(name) <= 31
     assert xlsx_sheet(table([ExportColumn("a", str)], [], title=title, slug=slug)).title == name
+
+
+# --- many rows at a time -------------------------------------------------------------------
+
+
+def batched(columns, rows, *, size=3) -> ExportTable:
+    """A table whose rows also come as lists of tuples (as a queryset's are read)."""
+    rows = list(rows)
+    return ExportTable(
+        title="t",
+        slug="t",
+        columns=columns,
+        rows=lambda: iter(rows),
+        count=lambda: len(rows),
+        batches=lambda: iter([rows[i : i + size] for i in range(0, len(rows), size)]),
+    )
+
+
+def positional(*stored: Stored) -> list[ExportColumn]:
+    return [ExportColumn(str(i), itemgetter(i), stored=kind) for i, kind in enumerate(stored)]
+
+
+def same_csv_both_ways(export_table: ExportTable) -> bytes:
+    by_batch = csv_bytes(export_table)
+    assert by_batch == csv_bytes(replace(export_table, batches=None))
+    return by_batch
+
+
+@pytest.mark.parametrize("size", [1, 7, 1000])
+def test_text_checked_many_cells_at_once_is_neutralised_exactly_as_cell_by_cell(size):
+    odd = [None, "", "a\x00=b", "=a\x00b", "\x00", " ", "\u2028@x", "x\n=1"]
+    values = [*NEUTRALISED, *LEFT_AS_THEY_ARE, *odd]
+    data = same_csv_both_ways(batched(positional(Stored.TEXT), [(v,) for v in values], size=size))
+    _, *rows = read_csv(data)
+    assert [row[0] for row in rows[: len(NEUTRALISED)]] == [f"'{v}" for v in NEUTRALISED]
+
+
+def test_random_text_is_neutralised_the_same_many_cells_at_once_as_cell_by_cell():
+    shuffled = random.Random(11)  # noqa: S311 - the same cases every run
+    alphabet = "+-=@ 0123456789\t\r\n\u00a0\u3000\x85ab/(),\"'"
+    rows = [
+        tuple(
+            "".join(shuffled.choice(alphabet) for _ in range(shuffled.randrange(6)))
+            for _ in range(3)
+        )
+        for _ in range(3000)
+    ]
+    same_csv_both_ways(batched(positional(*[Stored.TEXT] * 3), rows, size=500))
+
+
+def test_the_rules_whitespace_is_what_python_strips():
+    everything = map(chr, range(sys.maxunicode + 1))
+    assert "".join(c for c in everything if c.isspace()) == writers._WHITESPACE
+
+
+def test_numbers_booleans_and_anything_else_are_written_the_same_many_rows_at_once(settings):
+    settings.TIME_ZONE = "Europe/Paris"
+    moment = datetime.datetime(2026, 7, 1, 8, 30, 15, tzinfo=datetime.UTC)
+    columns = positional(Stored.NUMBER, Stored.BOOLEAN, Stored.ANY, Stored.TEXT)
+    rows = [
+        (1234567, True, moment, "=1"),
+        (-5, False, datetime.date(2026, 1, 2), None),
+        (Decimal("1234.50"), None, ["a", {"b": "ü"}], "Ada"),
+        (0.25, True, "=SUM(A1)", "+14155550107"),
+        (None, False, True, ""),
+    ]
+    _, *written = read_csv(same_csv_both_ways(batched(columns, rows)))
+    assert written == [
+        ["1234567", "yes", "2026-07-01T10:30:15+02:00", "'=1"],
+        ["-5", "no", "2026-01-02", ""],
+        ["1234.50", "", '["a", {"b": "ü"}]', "Ada"],
+        ["0.25", "yes", "'=SUM(A1)", "+14155550107"],
+        ["", "no", "yes", ""],
+    ]
+
+
+def test_progress_is_reported_as_batches_are_written(monkeypatch):
+    monkeypatch.setattr(writers, "PROGRESS_EVERY", 3)
+    reported = []
+    export_table = batched(positional(Stored.NUMBER), [(n,) for n in range(10)], size=4)
+    assert csv_write(export_table, io.BytesIO(), progress=reported.append) == 10
+    assert reported == [3, 6, 9, 10]
+
+
+def test_a_table_read_in_batches_comes_in_chunks(monkeypatch):
+    monkeypatch.setattr(writers, "_CHUNK_SIZE", 100)
+    rows = [(f"row {n}",) for n in range(200)]
+    chunks = list(csv_chunks(batched(positional(Stored.TEXT), rows, size=50)))
+    assert len(chunks) > 10 and all(len(chunk) <= 100 for chunk in chunks)
+    assert b"".join(chunks).count(b"\xef\xbb\xbf") == 1
+
+
+@pytest.mark.parametrize("format", ["csv", "xlsx"])
+def test_the_rows_are_closed_when_the_writer_stops_early(format):
+    """A table read on a connection of its own closes it (a client gone, an export stopped)."""
+    closed = []
+
+    def batches():
+        try:
+            for n in range(100):
+                yield [(n,)]
+        finally:
+            closed.append(True)
+
+    def rows():
+        with closing(batches()) as read:
+            yield from chain.from_iterable(read)
+
+    export_table = replace(batched(positional(Stored.NUMBER), []), batches=batches, rows=rows)
+
+    def stop(rows: int) -> None:
+        raise RuntimeError("stopped")
+
+    with pytest.raises(RuntimeError):
+        if format == "csv":
+            csv_write(export_table, io.BytesIO(), progress=stop)
+        else:
+            xlsx_write(export_table, io.BytesIO(), progress=stop)
+    assert closed == [True]

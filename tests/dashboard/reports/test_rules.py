@@ -3,11 +3,14 @@
 from datetime import timedelta
 
 import pytest
+from django.db import connection as db
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from dashboard.directory.models import DirectoryRelation, EntryKind
 from dashboard.reports.models import PhoneNumberVerdict, Severity
-from dashboard.reports.rules import RULES, rule_get
+from dashboard.reports.phones import phone_verdicts_add
+from dashboard.reports.rules import RULES, numbers, rule_get
 from tests.dashboard.reports.directory import SyncedDirectory
 
 pytestmark = pytest.mark.django_db
@@ -386,6 +389,61 @@ def test_numbers_written_after_the_first_audit_are_judged_at_the_next(directory)
     assert shared.details["number"] == "+442079460111"
     assert [c["name"] for c in shared.details["contacts"]] == ["Ann", "Bea"]
     assert PhoneNumberVerdict.objects.get(region="GB", raw="+44 7911 123456").valid
+
+
+def fills(queries) -> int:
+    """Statements that look for every entry's number without a verdict."""
+    return sum(
+        "SELECT DISTINCT t.raw" in query["sql"] and "slot0" in query["sql"] for query in queries
+    )
+
+
+def test_numbers_the_sync_judged_are_not_looked_for_again(directory):
+    directory.user("101", mobile="0791 not a number")
+    directory.entry(EntryKind.CONTACT, name="Ann", phone="020 7946 0111")
+    phone_verdicts_add(region="GB", texts=["0791 not a number", "020 7946 0111"])
+    with CaptureQueriesContext(db) as queries:
+        directory.audit()
+    assert fills(queries) == 0
+    [invalid] = directory.open("numbers.invalid")
+    assert invalid.details["number"] == "0791 not a number"
+
+
+def test_numbers_nobody_judged_are_judged_first_in_one_statement(directory):
+    directory.user("101", mobile="0791 not a number")
+    directory.entry(EntryKind.CONTACT, name="Ann", phone="020 7946 0111")
+    with CaptureQueriesContext(db) as queries:
+        directory.audit()
+    assert fills(queries) == 1
+    assert len(directory.open("numbers.invalid")) == 1
+    assert PhoneNumberVerdict.objects.filter(region="GB").count() == 2
+
+
+def test_numbers_a_sample_did_not_show_unjudged_are_judged_all_the_same(directory, monkeypatch):
+    monkeypatch.setattr(numbers, "SAMPLE", 1)
+    directory.user("101", mobile="+44 7911 123456", phone="12")
+    directory.entry(EntryKind.CONTACT, name="Ann", phone="+44 20 7946 0999")
+    directory.entry(EntryKind.CONTACT, name="Bea", mobile="0791 not a number")
+    directory.entry(EntryKind.CONTACT, name="Cid", phone="020 7946 0111")
+    directory.entry(EntryKind.CONTACT, name="Dee", phone="+44 20 7946 0111")
+    phone_verdicts_add(region="GB", texts=["+44 7911 123456", "12", "+44 20 7946 0999"])
+    with CaptureQueriesContext(db) as queries:
+        outcome = directory.audit()
+    assert fills(queries) == 0
+    invalid = directory.open("numbers.invalid")
+    assert sorted(f.details["number"] for f in invalid) == ["0791 not a number", "12"]
+    [shared] = directory.open("contacts.duplicate_number")
+    assert [c["name"] for c in shared.details["contacts"]] == ["Cid", "Dee"]
+    assert outcome.opened == len(directory.open()) == 3
+    again = directory.audit()
+    assert (again.opened, again.refreshed, again.resolved) == (0, 3, 0)
+
+
+def test_a_home_number_that_is_not_text_is_judged_as_the_database_reads_it(directory):
+    directory.entry(EntryKind.CONTACT, name="Ann", data={"Home": 79460000})
+    directory.audit()
+    [invalid] = directory.open("numbers.invalid")
+    assert (invalid.details["field"], invalid.details["number"]) == ("home", "79460000")
 
 
 def test_a_number_shared_by_many_contacts_counts_them_all_and_lists_the_first(directory):
